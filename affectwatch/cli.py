@@ -1,0 +1,61 @@
+"""The `affectwatch` command line: one entry point for every process and tool."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from affectwatch.config import Config
+from affectwatch.exceptions import AffectWatchError
+
+COMMAND_MODULES = (
+    "affectwatch.commands.setup",
+    "affectwatch.commands.cameras",
+    "affectwatch.commands.residents",
+    "affectwatch.commands.services",
+    "affectwatch.commands.model",
+)
+
+log = logging.getLogger("affectwatch")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="affectwatch", description="Facial-expression monitoring for care homes.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = Config.from_env()
+        configure_logging(config.log_level)
+        return int(args.handler(args, config))
+    except AffectWatchError as exc:
+        print(f"affectwatch: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""`affectwatch train` and `affectwatch evaluate` (torch is imported only when they run)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from affectwatch.config import Config
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    _train_parser(sub)
+    _evaluate_parser(sub)
+
+
+def _train_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("train", help="train an expression model on folders of class folders")
+    p.add_argument("--data", type=Path, required=True, help="folder with train/ and val/ class folders")
+    p.add_argument("--out", type=Path, required=True, help="output weights, NAME.safetensors")
+    p.add_argument("--arch", default="facenet48", help="facenet48 (default), facenet48-wide or resnet18")
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of the one-cycle schedule")
+    p.add_argument("--weight-decay", type=float, default=5e-4)
+    p.add_argument("--label-smoothing", type=float, default=0.1)
+    p.add_argument("--class-weighting", choices=["none", "sqrt", "inverse"], default="sqrt")
+    p.add_argument("--patience", type=int, default=8, help="epochs without better validation before stopping")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--init", type=Path, help="start from these weights (.safetensors or a state dict)")
+    p.add_argument("--extra-train", type=Path, action="append", default=[], help="more class folders to train on")
+    p.add_argument("--input-size", type=int, default=0)
+    p.add_argument("--max-minutes", type=float, default=0.0, help="stop after this long (0: no limit)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(handler=train)
+
+
+def train(args: argparse.Namespace, config: Config) -> int:
+    from worker.training import TrainSettings
+    from worker.training import train as run
+
+    fields = {k: v for k, v in vars(args).items() if k in TrainSettings.__dataclass_fields__}
+    meta = run(TrainSettings(progress=not args.no_progress, **fields))
+    print(json.dumps({"model": str(args.out), "labels": meta.labels, "temperature": meta.temperature,
+                      "val_accuracy": meta.extra.get("val_accuracy")}))
+    return 0
+
+
+def _evaluate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("evaluate", help="measure a model on a folder of class folders")
+    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--model", type=Path, help="weights file (default: the shipped model)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--detect", action="store_true", help="first find the largest face with MTCNN, as the worker does")
+    p.add_argument("--confusion", type=Path, help="confusion-matrix PNG (default: confusion.png beside nothing: cwd)")
+    p.add_argument("--device", default="cpu")
+    p.set_defaults(handler=evaluate)
+
+
+def evaluate(args: argparse.Namespace, config: Config) -> int:
+    from worker.evaluation import evaluate_folder, render_text
+
+    result = evaluate_folder(args.data, args.model, detect=args.detect, config=config, device=args.device,
+                             confusion_png=args.confusion or Path("confusion.png"))
+    print(json.dumps(result) if args.json else render_text(result))
+    return 0

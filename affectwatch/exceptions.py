@@ -1,0 +1,39 @@
+"""Every error AffectWatch raises on purpose, in one module."""
+
+from __future__ import annotations
+
+
+class AffectWatchError(Exception):
+    """Base of all AffectWatch errors; the message is meant for a person."""
+
+
+class ConfigError(AffectWatchError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+class LabelError(AffectWatchError):
+    """A label or class folder that maps onto none of the eight labels."""
+
+
+class SourceError(AffectWatchError):
+    """A camera source that cannot be used, with the reason."""
+
+
+class FrameError(AffectWatchError):
+    """A frame that cannot be decoded or is not an image we can process."""
+
+
+class ModelError(AffectWatchError):
+    """A model file or its metadata is missing, unsafe or inconsistent."""
+
+
+class NotFoundError(AffectWatchError):
+    """A camera, resident or other record that does not exist."""
+
+
+class MigrationError(AffectWatchError):
+    """A migration failed or the recorded history does not match the files."""
+
+
+class DatabaseUnavailable(AffectWatchError):
+    """Postgres could not be reached; the message says where, never the password."""

@@ -1,0 +1,1 @@
+"""The worker: face detection and expression classification on queued frames."""

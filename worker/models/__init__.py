@@ -1,0 +1,1 @@
+"""Expression models: network definitions, the classifier wrapper and the face detector."""

@@ -1,0 +1,67 @@
+"""Face detection with facenet-pytorch's MTCNN (its weights ship inside the wheel)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from worker.models.base import InferenceModel
+from worker.preprocess import Box, Image, resize_for_detection
+
+
+@dataclass(frozen=True)
+class Face:
+    box: Box
+    probability: float
+
+
+@dataclass(frozen=True)
+class DetectorSettings:
+    min_face_size: int = 40
+    max_side: int = 960
+    threshold: float = 0.9
+
+
+class FaceDetector(InferenceModel[Image, list[Face]]):
+    """MTCNN on a frame scaled down to max_side; boxes come back in the frame's own pixels."""
+
+    def __init__(self, settings: DetectorSettings = DetectorSettings(), device: str = "cpu") -> None:
+        super().__init__(device)
+        self.settings = settings
+        self.mtcnn: object | None = None
+
+    def _load(self) -> None:
+        from facenet_pytorch import MTCNN
+
+        self.mtcnn = MTCNN(
+            keep_all=True,
+            min_face_size=self.settings.min_face_size,
+            post_process=False,
+            select_largest=False,
+            device=self.device,
+        )
+
+    def _predict(self, inputs: Image) -> list[Face]:
+        small, scale = resize_for_detection(inputs, self.settings.max_side)
+        if min(small.shape[:2]) < self.settings.min_face_size:
+            return []  # MTCNN's image pyramid is empty below its minimum face size
+        boxes, probs = self.mtcnn.detect(small)  # type: ignore[attr-defined]
+        if boxes is None:
+            return []
+        return [
+            Face(tuple(float(v) / scale for v in box), float(p))  # type: ignore[arg-type]
+            for box, p in zip(boxes, probs, strict=True)
+            if p is not None and p >= self.settings.threshold
+        ]
+
+
+def largest(faces: list[Face]) -> Face | None:
+    """The face with the largest box, as evaluation with --detect uses."""
+    if not faces:
+        return None
+    return max(faces, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
+
+
+def box_area(box: Box) -> float:
+    return float(np.clip(box[2] - box[0], 0, None) * np.clip(box[3] - box[1], 0, None))

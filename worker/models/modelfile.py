@@ -1,0 +1,84 @@
+"""The on-disk model format: <stem>.safetensors (weights) beside <stem>.json (metadata).
+
+safetensors holds only tensors, so loading a model never runs pickled code.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from affectwatch.exceptions import ModelError
+from affectwatch.labels import canonical
+from worker.models.nets import build
+
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "weights" / "affectwatch-fer.safetensors"
+
+
+@dataclass
+class ModelMeta:
+    """What the worker needs to run a model, and what it was measured to do."""
+
+    name: str
+    arch: str
+    labels: list[str]
+    input_size: int
+    colour: str = "grey"
+    mean: float = 0.5
+    std: float = 0.25
+    temperature: float = 1.0
+    margin: float = 0.2
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.labels = [canonical(label) for label in self.labels]
+        if len(set(self.labels)) != len(self.labels):
+            raise ModelError(f"model {self.name!r} repeats a label: {self.labels}")
+        if self.colour != "grey":
+            raise ModelError(f"model {self.name!r}: only grey input is supported, not {self.colour!r}")
+        if self.temperature <= 0:
+            raise ModelError(f"model {self.name!r}: temperature must be positive")
+
+
+def meta_path(weights: Path) -> Path:
+    return weights.with_suffix(".json")
+
+
+def read_meta(weights: Path) -> ModelMeta:
+    path = meta_path(weights)
+    try:
+        raw = json.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise ModelError(f"model metadata {path} is missing") from exc
+    except json.JSONDecodeError as exc:
+        raise ModelError(f"model metadata {path} is not valid JSON: {exc}") from exc
+    try:
+        return ModelMeta(**raw)
+    except TypeError as exc:
+        raise ModelError(f"model metadata {path} does not fit: {exc}") from exc
+
+
+def save_model(net: nn.Module, meta: ModelMeta, weights: Path) -> None:
+    weights.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+    save_file(state, str(weights))
+    meta_path(weights).write_text(json.dumps(asdict(meta), indent=2) + "\n")
+
+
+def load_model(weights: Path, device: str = "cpu") -> tuple[nn.Module, ModelMeta]:
+    """Build the network the metadata names and fill it from the safetensors file."""
+    meta = read_meta(weights)
+    if not weights.exists():
+        raise ModelError(f"model weights {weights} are missing")
+    net = build(meta.arch, len(meta.labels), meta.mean, meta.std)
+    try:
+        net.load_state_dict(load_file(str(weights), device="cpu"))
+    except RuntimeError as exc:
+        raise ModelError(f"weights {weights} do not fit architecture {meta.arch!r}: {exc}") from exc
+    return net.to(torch.device(device)).eval(), meta

@@ -1,0 +1,88 @@
+"""Network architectures, built by name. Input: N x 1 x S x S grey in [0, 1]."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+from torchvision.models import resnet18
+
+from affectwatch.exceptions import ModelError
+
+
+class Normalise(nn.Module):
+    """Fixed mean and standard deviation, kept in the network so preprocessing stays pure."""
+
+    def __init__(self, mean: float, std: float) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean))
+        self.register_buffer("std", torch.tensor(std))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+def _block(cin: int, cout: int, dropout: float) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, padding=1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(cout, cout, 3, padding=1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+        nn.MaxPool2d(2),
+        nn.Dropout2d(dropout),
+    )
+
+
+class FaceNet(nn.Module):
+    """A compact VGG-style network for 48-64 px grey faces (0.66 M parameters at width 24)."""
+
+    def __init__(self, num_classes: int, mean: float, std: float, width: int = 32) -> None:
+        super().__init__()
+        w = width
+        self.normalise = Normalise(mean, std)
+        self.features = nn.Sequential(
+            _block(1, w, 0.05),
+            _block(w, 2 * w, 0.1),
+            _block(2 * w, 4 * w, 0.15),
+            _block(4 * w, 8 * w, 0.2),
+        )
+        self.head = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            nn.Dropout(0.4),
+            nn.Linear(8 * w, num_classes),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(self.normalise(x)))
+
+
+class GreyResNet18(nn.Module):
+    """torchvision's ResNet-18 fed a grey face repeated over three channels (the report's setup)."""
+
+    def __init__(self, num_classes: int, mean: float, std: float) -> None:
+        super().__init__()
+        self.normalise = Normalise(mean, std)
+        self.body = resnet18(weights=None, num_classes=num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(self.normalise(x).expand(-1, 3, -1, -1))
+
+
+ARCHITECTURES: dict[str, Callable[[int, float, float], nn.Module]] = {
+    "facenet48": lambda n, m, s: FaceNet(n, m, s, width=24),
+    "facenet48-wide": lambda n, m, s: FaceNet(n, m, s, width=32),
+    "resnet18": GreyResNet18,
+}
+
+DEFAULT_INPUT_SIZE: dict[str, int] = {"facenet48": 48, "facenet48-wide": 48, "resnet18": 64}
+
+
+def build(arch: str, num_classes: int, mean: float, std: float) -> nn.Module:
+    """Instantiate an architecture by name, with random weights, channels-last (faster on CPU)."""
+    if arch not in ARCHITECTURES:
+        raise ModelError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHITECTURES)}")
+    return ARCHITECTURES[arch](num_classes, mean, std).to(memory_format=torch.channels_last)

@@ -1,0 +1,296 @@
+"""Training: folders of class folders in, a safetensors model with metadata, curves and a checkpoint out."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from affectwatch.exceptions import LabelError, ModelError
+from affectwatch.labels import LABELS
+from worker import charts, metrics
+from worker.augment import AugmentSettings, augment
+from worker.datasets import FaceSet, load_faces
+from worker.models.modelfile import ModelMeta, save_model
+from worker.models.nets import DEFAULT_INPUT_SIZE, build
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainSettings:
+    data: Path
+    out: Path
+    arch: str = "facenet48"
+    epochs: int = 30
+    batch_size: int = 128
+    lr: float = 3e-3
+    weight_decay: float = 5e-4
+    label_smoothing: float = 0.1
+    class_weighting: str = "sqrt"
+    patience: int = 8
+    seed: int = 0
+    threads: int = 0
+    device: str = "cpu"
+    init: Path | None = None
+    extra_train: list[Path] = field(default_factory=list)
+    input_size: int = 0
+    max_minutes: float = 0.0
+    progress: bool = True
+
+
+@dataclass
+class Batches:
+    x: torch.Tensor
+    y: torch.Tensor
+
+
+def to_tensors(faces: FaceSet, labels: list[str]) -> Batches:
+    index = {label: i for i, label in enumerate(labels)}
+    x = torch.from_numpy(faces.images).unsqueeze(1)
+    return Batches(x, torch.tensor([index[label] for label in faces.labels], dtype=torch.long))
+
+
+def model_labels(*sets: FaceSet) -> list[str]:
+    """The labels present in training, in the canonical order of the eight."""
+    seen = {label for s in sets for label in s.labels}
+    return [label for label in LABELS if label in seen]
+
+
+def class_weights(y: torch.Tensor, k: int, mode: str) -> torch.Tensor | None:
+    if mode == "none":
+        return None
+    counts = torch.bincount(y, minlength=k).float().clamp(min=1)
+    w = (counts.sum() / counts) ** (0.5 if mode == "sqrt" else 1.0)
+    return w / (w * counts).sum() * counts.sum()
+
+
+def merge(a: FaceSet, b: FaceSet) -> FaceSet:
+    return FaceSet(np.concatenate([a.images, b.images]), a.labels + b.labels, a.paths + b.paths)
+
+
+def load_data(s: TrainSettings, size: int) -> tuple[FaceSet, FaceSet]:
+    train_dir, val_dir = s.data / "train", s.data / "val"
+    for d in (train_dir, val_dir):
+        if not d.is_dir():
+            raise LabelError(f"{s.data} must hold train/ and val/ folders of class folders; {d} is missing")
+    train = load_faces(train_dir, size, progress=s.progress)
+    for extra in s.extra_train:
+        train = merge(train, load_faces(extra, size, progress=s.progress))
+    return train, load_faces(val_dir, size, progress=s.progress)
+
+
+def evaluate_logits(net: nn.Module, x: torch.Tensor, device: str, batch: int = 512) -> torch.Tensor:
+    net.eval()
+    outs = []
+    with torch.inference_mode():
+        for i in range(0, len(x), batch):
+            outs.append(net(x[i : i + batch].to(device).float() / 255.0).float().cpu())
+    return torch.cat(outs) if outs else torch.zeros(0)
+
+
+@dataclass
+class State:
+    epoch: int = 0
+    best_acc: float = -1.0
+    best_epoch: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Trainer:
+    """One training run; checkpoints after each epoch and resumes from the last one."""
+
+    def __init__(self, s: TrainSettings) -> None:
+        self.s = s
+        self.size = s.input_size or DEFAULT_INPUT_SIZE.get(s.arch, 48)
+        self.train_set, self.val_set = load_data(s, self.size)
+        self.labels = model_labels(self.train_set)
+        missing = set(self.val_set.labels) - set(self.labels)
+        if missing:
+            log.warning("validation labels %s are not in training; they are left out of validation", missing)
+            self.val_set = _keep(self.val_set, set(self.labels))
+        self.train = to_tensors(self.train_set, self.labels)
+        self.val = to_tensors(self.val_set, self.labels)
+        mean, std = float(self.train.x.float().mean() / 255), float(self.train.x.float().std() / 255)
+        torch.manual_seed(s.seed)
+        self.net = build(s.arch, len(self.labels), mean, std).to(s.device)
+        self.mean, self.std = mean, std
+        if s.init:
+            self._init_from(s.init)
+        self.opt = torch.optim.AdamW(self.net.parameters(), lr=s.lr, weight_decay=s.weight_decay)
+        self.steps = (len(self.train.y) + s.batch_size - 1) // s.batch_size
+        self.sched = torch.optim.lr_scheduler.OneCycleLR(
+            self.opt, max_lr=s.lr, total_steps=s.epochs * self.steps, pct_start=0.2
+        )
+        self.weights = class_weights(self.train.y, len(self.labels), s.class_weighting)
+        self.gen = torch.Generator().manual_seed(s.seed)
+        self.state = State()
+        self.scaler = torch.amp.GradScaler("cuda", enabled=s.device.startswith("cuda"))
+        log.info("training %s on %d faces (%s), validating on %d", s.arch, len(self.train.y),
+                 dict(Counter(self.train_set.labels)), len(self.val.y))
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.s.out.with_suffix(".ckpt")
+
+    def _init_from(self, path: Path) -> None:
+        from safetensors.torch import load_file
+
+        state = load_file(str(path)) if path.suffix == ".safetensors" else torch.load(path, weights_only=True)
+        own = self.net.state_dict()
+        fitting = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+        if not fitting:
+            raise ModelError(f"no weights in {path} fit architecture {self.s.arch}")
+        self.net.load_state_dict(fitting, strict=False)
+        log.info("initialised %d of %d tensors from %s", len(fitting), len(own), path)
+
+    def save_checkpoint(self) -> None:
+        torch.save(
+            {
+                "net": self.net.state_dict(),
+                "opt": self.opt.state_dict(),
+                "sched": self.sched.state_dict(),
+                "gen": self.gen.get_state(),
+                "state": asdict(self.state),
+                "labels": self.labels,
+            },
+            self.checkpoint,
+        )
+
+    def resume(self) -> bool:
+        if not self.checkpoint.exists():
+            return False
+        ck = torch.load(self.checkpoint, weights_only=True)
+        if ck["labels"] != self.labels:
+            raise ModelError(f"checkpoint {self.checkpoint} has labels {ck['labels']}, data has {self.labels}")
+        self.net.load_state_dict(ck["net"])
+        self.opt.load_state_dict(ck["opt"])
+        self.sched.load_state_dict(ck["sched"])
+        self.gen.set_state(ck["gen"])
+        self.state = State(**ck["state"])
+        log.info("resumed from %s after epoch %d", self.checkpoint, self.state.epoch)
+        return True
+
+    def train_epoch(self) -> tuple[float, float]:
+        self.net.train()
+        order = torch.randperm(len(self.train.y), generator=self.gen)
+        total, right, seen = 0.0, 0, 0
+        bar = _bar(range(self.steps), self.s.progress, f"epoch {self.state.epoch + 1}/{self.s.epochs}")
+        for step in bar:
+            idx = order[step * self.s.batch_size : (step + 1) * self.s.batch_size]
+            x = augment(self.train.x[idx].float() / 255.0, AugmentSettings(), self.gen)
+            x = x.to(self.s.device).contiguous(memory_format=torch.channels_last)
+            y = self.train.y[idx].to(self.s.device)
+            loss, logits = self._step(x, y)
+            total += loss * len(idx)
+            right += int((logits.argmax(1) == y).sum())
+            seen += len(idx)
+            if hasattr(bar, "set_postfix"):
+                bar.set_postfix(loss=f"{total / seen:.3f}", acc=f"{right / seen:.3f}")
+        return total / seen, right / seen
+
+    def _step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, torch.Tensor]:
+        cuda = self.s.device.startswith("cuda")
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
+            logits = self.net(x)
+            w = None if self.weights is None else self.weights.to(x.device)
+            loss = F.cross_entropy(logits.float(), y, weight=w, label_smoothing=self.s.label_smoothing)
+        self.opt.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.opt)
+        self.scaler.update()
+        self.sched.step()
+        return float(loss.detach()), logits.detach()
+
+    def validate(self) -> tuple[float, float, torch.Tensor]:
+        logits = evaluate_logits(self.net, self.val.x, self.s.device)
+        loss = float(F.cross_entropy(logits, self.val.y))
+        return loss, float((logits.argmax(1) == self.val.y).float().mean()), logits
+
+    def run(self) -> ModelMeta:
+        started = time.monotonic()
+        self.resume()
+        while self.state.epoch < self.s.epochs and not self._should_stop(started):
+            self._one_epoch()
+        return self.finish()
+
+    def _should_stop(self, started: float) -> bool:
+        st = self.state
+        if st.epoch - st.best_epoch >= self.s.patience:
+            log.info("early stop: no better validation accuracy for %d epochs", self.s.patience)
+            return True
+        if self.s.max_minutes and (time.monotonic() - started) / 60 > self.s.max_minutes:
+            log.info("stopping: the time limit of %.0f minutes is spent", self.s.max_minutes)
+            return True
+        return False
+
+    def _one_epoch(self) -> None:
+        t0 = time.monotonic()
+        train_loss, train_acc = self.train_epoch()
+        val_loss, val_acc, _ = self.validate()
+        st = self.state
+        st.epoch += 1
+        st.history.append({"epoch": st.epoch, "train_loss": train_loss, "train_acc": train_acc,
+                           "val_loss": val_loss, "val_acc": val_acc, "seconds": time.monotonic() - t0})
+        log.info("epoch %d: train loss %.3f acc %.3f, val loss %.3f acc %.3f (%.0f s)",
+                 st.epoch, train_loss, train_acc, val_loss, val_acc, time.monotonic() - t0)
+        if val_acc > st.best_acc:
+            st.best_acc, st.best_epoch = val_acc, st.epoch
+            save_model(self.net, self._meta(1.0, {}), self.s.out)
+        self.save_checkpoint()
+        charts.training_curves(st.history, self.s.out.with_name(self.s.out.stem + "-curves.png"))
+
+    def _meta(self, temperature: float, extra: dict[str, Any]) -> ModelMeta:
+        return ModelMeta(name=self.s.out.stem, arch=self.s.arch, labels=self.labels, input_size=self.size,
+                         mean=self.mean, std=self.std, temperature=temperature, extra=extra)
+
+    def finish(self) -> ModelMeta:
+        """Reload the best epoch, fit a temperature on validation, and write the final metadata."""
+        from worker.models.modelfile import load_model
+
+        self.net, _ = load_model(self.s.out, self.s.device)
+        _, acc, logits = self.validate()
+        temperature = metrics.fit_temperature(logits, self.val.y)
+        probs_raw = torch.softmax(logits, 1).numpy()
+        probs_cal = torch.softmax(logits / temperature, 1).numpy()
+        extra = {
+            "val_accuracy": acc,
+            "best_epoch": self.state.best_epoch,
+            "epochs_run": self.state.epoch,
+            "ece_before": metrics.ece(probs_raw, self.val.y.tolist()),
+            "ece_after": metrics.ece(probs_cal, self.val.y.tolist()),
+            "settings": {k: str(v) for k, v in asdict(self.s).items()},
+            "history": self.state.history,
+        }
+        meta = self._meta(temperature, extra)
+        save_model(self.net, meta, self.s.out)
+        log.info("best epoch %d: val acc %.4f; temperature %.3f, ECE %.4f -> %.4f", self.state.best_epoch,
+                 acc, temperature, extra["ece_before"], extra["ece_after"])
+        return meta
+
+
+def _keep(faces: FaceSet, labels: set[str]) -> FaceSet:
+    keep = [i for i, label in enumerate(faces.labels) if label in labels]
+    return FaceSet(faces.images[keep], [faces.labels[i] for i in keep], [faces.paths[i] for i in keep])
+
+
+def _bar(it: range, show: bool, desc: str) -> Any:
+    if not show:
+        return it
+    from tqdm import tqdm
+
+    return tqdm(it, desc=desc, unit="batch", leave=True, mininterval=5)
+
+
+def train(s: TrainSettings) -> ModelMeta:
+    if s.threads:
+        torch.set_num_threads(s.threads)
+    return Trainer(s).run()
