@@ -15,7 +15,12 @@ COMMAND_MODULES = (
     "affectwatch.commands.setup",
     "affectwatch.commands.cameras",
     "affectwatch.commands.residents",
-    "affectwatch.commands.services",
+    "affectwatch.commands.users",
+    "affectwatch.commands.producer",
+    "affectwatch.commands.worker",
+    "affectwatch.commands.dashboard",
+    "affectwatch.commands.alerts",
+    "affectwatch.commands.history",
     "affectwatch.commands.model",
 )
 

@@ -1,0 +1,1 @@
+"""Every SQL statement of AffectWatch, parameterised, one module per area."""
