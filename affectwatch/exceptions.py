@@ -37,3 +37,11 @@ class MigrationError(AffectWatchError):
 
 class DatabaseUnavailable(AffectWatchError):
     """Postgres could not be reached; the message says where, never the password."""
+
+
+class ValidationError(AffectWatchError):
+    """A value a person entered that cannot be accepted (empty name, rate out of range, a duplicate name)."""
+
+
+class CaptureError(AffectWatchError):
+    """A camera that cannot be opened or read right now (the producer retries it with back-off)."""
