@@ -97,6 +97,11 @@ class Config:
     environment: str = setting("development", doc="development or production (production refuses default secrets)")
     dashboard_host: str = setting("127.0.0.1", doc="dashboard listen address")
     dashboard_port: int = setting(8000, _positive(int), "dashboard listen port")
+    dashboard_threads: int = setting(8, _positive(int), "dashboard (waitress) worker threads")
+    session_idle_minutes: int = setting(120, _positive(int), "idle minutes after which a dashboard session ends")
+    session_max_hours: int = setting(12, _positive(int), "hours after which a dashboard session ends in any case")
+    login_max_failures: int = setting(5, _positive(int), "failed sign-ins (per name, 15 min) before sign-in slows down")
+    dashboard_poll_seconds: float = setting(10.0, _positive(float), "seconds between dashboard checks for new alerts")
     log_level: str = setting("INFO", doc="logging level")
 
     @classmethod

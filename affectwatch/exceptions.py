@@ -45,3 +45,22 @@ class ValidationError(AffectWatchError):
 
 class CaptureError(AffectWatchError):
     """A camera that cannot be opened or read right now (the producer retries it with back-off)."""
+
+class AuthError(AffectWatchError):
+    """A sign-in that failed, or an account that may not do what it asked."""
+
+
+class ThrottledError(AuthError):
+    """Too many failed sign-ins; the message says when to try again."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class FieldErrors(ValidationError):
+    """Input from a dashboard form or the API that is not acceptable; `errors` maps each field to what is wrong."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
