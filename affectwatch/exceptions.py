@@ -46,6 +46,7 @@ class ValidationError(AffectWatchError):
 class CaptureError(AffectWatchError):
     """A camera that cannot be opened or read right now (the producer retries it with back-off)."""
 
+
 class AuthError(AffectWatchError):
     """A sign-in that failed, or an account that may not do what it asked."""
 
