@@ -1,0 +1,174 @@
+"""Camera sources: what a camera's `source` text may be, checked before it is stored or opened.
+
+Accepted: rtsp:// and http(s):// URLs with a host, a device (/dev/videoN or an index such as 0),
+an existing video file OpenCV can read, or an existing folder holding images. Anything else
+(file:// URLs, other schemes, shell metacharacters, missing paths, other files) is refused with a
+SourceError that says why. Sources are never passed to a shell; the metacharacters are refused
+anyway so that a stored source cannot surprise whoever copies it into one.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from affectwatch.exceptions import SourceError
+
+VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".ts", ".wmv", ".flv"})
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
+URL_SCHEMES = frozenset({"rtsp", "rtsps", "http", "https"})
+MAX_LENGTH = 2000
+MAX_DEVICE_INDEX = 63
+
+_DEVICE_PATH = re.compile(r"/dev/video(\d{1,2})")
+_INDEX = re.compile(r"\d{1,2}")
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
+_FORBIDDEN = frozenset("`$;|<>\\\"'")
+_FORBIDDEN_IN_PATHS = frozenset("&*?{}!")
+
+
+class SourceKind(enum.Enum):
+    URL = "url"
+    DEVICE = "device"
+    FILE = "file"
+    FOLDER = "folder"
+
+
+@dataclass(frozen=True)
+class Source:
+    """A validated source: its kind and its canonical text (absolute path, or the URL as given)."""
+
+    kind: SourceKind
+    text: str
+
+    @property
+    def is_finite(self) -> bool:
+        """Files and folders end (or loop); streams and devices do not."""
+        return self.kind in (SourceKind.FILE, SourceKind.FOLDER)
+
+    def capture_target(self) -> int | str:
+        """What cv2.VideoCapture opens: a device index, or the URL or path."""
+        if self.kind is SourceKind.DEVICE:
+            match = _DEVICE_PATH.fullmatch(self.text)
+            return int(match.group(1)) if match else int(self.text)
+        return self.text
+
+
+def validate_source(text: str, check_readable: bool = True) -> Source:
+    """Parse and check a camera source; raises SourceError saying why it is refused.
+
+    check_readable also opens a video file with OpenCV and reads one frame.
+    """
+    raw = _check_characters(text)
+    if _DEVICE_PATH.fullmatch(raw) or _INDEX.fullmatch(raw):
+        return _device(raw)
+    scheme = _SCHEME.match(raw)
+    if scheme and not _looks_like_windows_drive(raw):
+        return _url(raw, scheme.group(1).lower())
+    return _path(raw, check_readable)
+
+
+def redact(text: str) -> str:
+    """The source fit for display and logs: a URL's password replaced by ***."""
+    parts = urlsplit(text)
+    if parts.scheme.lower() not in URL_SCHEMES or parts.password is None:
+        return text
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def _check_characters(text: str) -> str:
+    raw = text.strip()
+    if not raw:
+        raise SourceError("the source is empty")
+    if len(raw) > MAX_LENGTH:
+        raise SourceError(f"the source is longer than {MAX_LENGTH} characters")
+    if any(ord(c) < 32 or ord(c) == 127 for c in raw):
+        raise SourceError("the source contains control characters (a newline or tab?)")
+    bad = sorted({c for c in raw if c in _FORBIDDEN})
+    if bad:
+        raise SourceError(f"the source contains shell metacharacters {''.join(bad)!r}, which are not allowed")
+    return raw
+
+
+def _looks_like_windows_drive(raw: str) -> bool:
+    return len(raw) > 2 and raw[1] == ":" and raw[0].isalpha() and raw[2] in "/\\"
+
+
+def _device(raw: str) -> Source:
+    number = int(raw.removeprefix("/dev/video"))
+    if number > MAX_DEVICE_INDEX:
+        raise SourceError(f"device index {number} is out of range (0-{MAX_DEVICE_INDEX})")
+    return Source(SourceKind.DEVICE, raw)
+
+
+def _url(raw: str, scheme: str) -> Source:
+    if scheme not in URL_SCHEMES:
+        allowed = ", ".join(f"{s}://" for s in sorted(URL_SCHEMES))
+        raise SourceError(f"the scheme {scheme}:// is not allowed; use {allowed}, a device, a video file or a folder")
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018 - parsing the port is what validates it
+    except ValueError as exc:
+        raise SourceError(f"the URL is malformed: {exc}") from exc
+    if not raw.lower().startswith(f"{scheme}://") or not parts.hostname:
+        raise SourceError(f"the URL has no host; expected {scheme}://HOST[:PORT]/PATH")
+    if any(c.isspace() for c in raw):
+        raise SourceError("the URL contains spaces; encode them as %20")
+    return Source(SourceKind.URL, raw)
+
+
+def _path(raw: str, check_readable: bool) -> Source:
+    bad = sorted({c for c in raw if c in _FORBIDDEN_IN_PATHS})
+    if bad:
+        raise SourceError(f"the path contains shell metacharacters {''.join(bad)!r}, which are not allowed")
+    path = Path(raw).expanduser()
+    if not path.is_absolute():
+        path = path.resolve()
+    if path.is_dir():
+        return _folder(path)
+    if not path.exists():
+        raise SourceError(f"{path} does not exist (a source is a URL, a device, a video file or an image folder)")
+    if not path.is_file():
+        raise SourceError(f"{path} is neither a regular file nor a folder")
+    return _video_file(path, check_readable)
+
+
+def _folder(path: Path) -> Source:
+    if not image_files(path):
+        exts = ", ".join(sorted(IMAGE_EXTENSIONS))
+        raise SourceError(f"the folder {path} holds no images ({exts})")
+    return Source(SourceKind.FOLDER, str(path))
+
+
+def _video_file(path: Path, check_readable: bool) -> Source:
+    if path.suffix.lower() not in VIDEO_EXTENSIONS:
+        exts = ", ".join(sorted(VIDEO_EXTENSIONS))
+        raise SourceError(f"{path} is not a video file (expected one of {exts})")
+    if check_readable and not _opencv_reads(path):
+        raise SourceError(f"OpenCV cannot read a frame from {path} (corrupt, empty or an unsupported codec)")
+    return Source(SourceKind.FILE, str(path))
+
+
+def image_files(folder: Path) -> list[Path]:
+    """The images directly inside a folder, in sorted (name) order; hidden files skipped."""
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return []
+    return sorted(p for p in entries if p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")
+                  and p.is_file())
+
+
+def _opencv_reads(path: Path) -> bool:
+    import cv2
+
+    capture = cv2.VideoCapture(str(path))
+    try:
+        ok, frame = capture.read() if capture.isOpened() else (False, None)
+        return bool(ok) and frame is not None and frame.size > 0
+    finally:
+        capture.release()
