@@ -22,6 +22,9 @@ from affectwatch.exceptions import FrameError
 
 PROCESS_FRAMES = "worker.jobs.process_frames"
 
+# The only functions a worker will run; any other job is failed unrun, its function never imported.
+JOB_FUNCTIONS: frozenset[str] = frozenset({PROCESS_FRAMES})
+
 
 @dataclass(frozen=True)
 class FramePayload:
