@@ -65,3 +65,12 @@ class FieldErrors(ValidationError):
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = errors
+
+
+class JobRefused(AffectWatchError):
+    """A queued job a worker will not run: its function is not on the allowlist, or it asks for callbacks."""
+
+
+class WorkerError(AffectWatchError):
+    """The worker process cannot run a job: models not loaded here, or a forked child of the process that did."""
+
