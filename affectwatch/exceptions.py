@@ -73,4 +73,3 @@ class JobRefused(AffectWatchError):
 
 class WorkerError(AffectWatchError):
     """The worker process cannot run a job: models not loaded here, or a forked child of the process that did."""
-
