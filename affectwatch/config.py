@@ -60,6 +60,31 @@ def _labels(raw: str) -> frozenset[str]:
     return frozenset(canonical(x) for x in raw.split(",") if x.strip())
 
 
+def _seconds_list(raw: str) -> tuple[int, ...]:
+    values = tuple(int(x) for x in raw.split(",") if x.strip())
+    if not values or min(values) < 0:
+        raise ValueError("expected seconds, comma-separated, none negative")
+    return values
+
+
+def _urls(raw: str) -> tuple[str, ...]:
+    urls = tuple(x.strip() for x in raw.split(",") if x.strip())
+    bad = [u for u in urls if not u.startswith(("http://", "https://"))]
+    if bad:
+        raise ValueError(f"{bad[0]!r} is not an http:// or https:// URL")
+    return urls
+
+
+def _words(raw: str) -> tuple[str, ...]:
+    return tuple(x.strip() for x in raw.split(",") if x.strip())
+
+
+def _counting(raw: str) -> str:
+    if raw.strip() not in {"probability", "label"}:
+        raise ValueError("expected probability or label")
+    return raw.strip()
+
+
 def setting(default: Any, parse: Callable[[str], Any] = str, doc: str = "", secret: bool = False) -> Any:
     """Declare a setting: its default, how to parse it from text, what it means."""
     return field(default=default, metadata={"parse": parse, "doc": doc, "secret": secret})
@@ -102,6 +127,40 @@ class Config:
     session_max_hours: int = setting(12, _positive(int), "hours after which a dashboard session ends in any case")
     login_max_failures: int = setting(5, _positive(int), "failed sign-ins (per name, 15 min) before sign-in slows down")
     dashboard_poll_seconds: float = setting(10.0, _positive(float), "seconds between dashboard checks for new alerts")
+    alert_window_minutes: float = setting(10.0, _positive(float), "sliding window of capture time the alert rule reads")
+    alert_min_faces: int = setting(20, _positive(int), "faces a window needs before it can raise an alert")
+    alert_open_share: float = setting(0.6, _fraction, "negative share of a window at or above which an alert opens")
+    alert_close_share: float = setting(0.4, _fraction, "negative share an open alert must stay below to close")
+    alert_recover_minutes: float = setting(10.0, _positive(float), "how long the share must stay below the close share")
+    alert_counting: str = setting("probability", _counting,
+                                  "how a face counts: probability (its summed negative probability) or label")
+    alert_label_floor: float = setting(0.5, _fraction, "label counting: confidence a negative label needs to count")
+    alert_cooldown_minutes: float = setting(30.0, _non_negative(float),
+                                            "after an acknowledgement, minutes without a new alert for the resident")
+    alert_rise_margin: float = setting(0.1, _fraction, "rise over the acknowledged peak that alerts anyway")
+    alert_baseline: bool = setting(False, _bool, "compare each resident with their own usual negative share")
+    alert_baseline_days: float = setting(7.0, _positive(float), "days of history a resident's baseline is taken from")
+    alert_baseline_margin: float = setting(0.2, _fraction, "share above the baseline a window needs to alert")
+    alert_baseline_min_faces: int = setting(500, _positive(int), "faces a baseline needs before it is used")
+    alert_stale_minutes: float = setting(60.0, _positive(float), "an open alert without faces this long resolves")
+    camera_offline_minutes: float = setting(5.0, _positive(float),
+                                            "minutes without frames after which a monitored camera alerts")
+    alert_sweep_seconds: float = setting(30.0, _positive(float), "seconds between sweeps of the alert scheduler")
+    alert_queue: str = setting("alerts", doc="RQ queue of alert deliveries (webhooks, email)")
+    alert_webhook_urls: tuple[str, ...] = setting((), _urls, "webhooks every alert change is posted to (comma list)")
+    alert_webhook_secret: str = setting("", doc="HMAC-SHA256 key signing posts to AFFECTWATCH_ALERT_WEBHOOK_URLS",
+                                        secret=True)
+    alert_webhook_timeout: float = setting(10.0, _positive(float), "seconds a webhook may take to answer")
+    alert_delivery_backoff: tuple[int, ...] = setting((10, 30, 120, 600, 1800), _seconds_list,
+                                                      "seconds between delivery retries; their number is the retries")
+    dashboard_url: str = setting("http://127.0.0.1:8000", doc="the dashboard's address as staff reach it, for links")
+    smtp_host: str = setting("", doc="SMTP server for alert email (empty: no email)")
+    smtp_port: int = setting(587, _positive(int), "SMTP port")
+    smtp_user: str = setting("", doc="SMTP user name (empty: no login)")
+    smtp_password: str = setting("", doc="SMTP password", secret=True)
+    smtp_starttls: bool = setting(True, _bool, "upgrade the SMTP connection with STARTTLS")
+    smtp_from: str = setting("affectwatch@localhost", doc="sender address of alert email")
+    alert_email_to: tuple[str, ...] = setting((), _words, "recipients of alert email, comma-separated")
     log_level: str = setting("INFO", doc="logging level")
 
     @classmethod
@@ -117,7 +176,9 @@ class Config:
 
 
 def _show(value: Any) -> str:
-    return ",".join(sorted(value)) if isinstance(value, frozenset) else str(value)
+    if isinstance(value, frozenset):
+        return ",".join(sorted(value))
+    return ",".join(str(v) for v in value) if isinstance(value, tuple) else str(value)
 
 
 def _read(name: str, meta: Mapping[str, Any], env: Mapping[str, str]) -> Any:
