@@ -61,9 +61,14 @@ CREATE TABLE alert_events (
     user_id   bigint REFERENCES users (id) ON DELETE SET NULL,
     actor     text NOT NULL DEFAULT 'system' CHECK (length(actor) BETWEEN 1 AND 200),
     note      text NOT NULL DEFAULT '' CHECK (length(note) <= 2000),
-    details   jsonb NOT NULL DEFAULT '{}'
+    details   jsonb NOT NULL DEFAULT '{}',
+    -- Changes staff are told about (opened, escalated, acknowledged, resolved) wait here, NULL, until their
+    -- deliveries are created: an outbox, so a change made anywhere (dashboard, command line) is delivered.
+    dispatched_at  timestamptz
 );
 CREATE INDEX alert_events_alert_idx ON alert_events (alert_id, id);
+CREATE INDEX alert_events_undispatched_idx ON alert_events (id)
+    WHERE dispatched_at IS NULL AND kind IN ('opened', 'escalated', 'acknowledged', 'resolved');
 
 -- Dashboards may LISTEN affectwatch_alerts for every recorded change (sent when its transaction commits).
 CREATE FUNCTION affectwatch_alert_event_notify() RETURNS trigger
