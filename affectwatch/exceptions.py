@@ -73,3 +73,7 @@ class JobRefused(AffectWatchError):
 
 class WorkerError(AffectWatchError):
     """The worker process cannot run a job: models not loaded here, or a forked child of the process that did."""
+
+
+class DataError(AffectWatchError):
+    """A training or evaluation folder that holds nothing usable (no images, no faces, no scorable labels)."""

@@ -90,4 +90,5 @@ def _progress(items: list[tuple[str, Path]], show: bool, desc: str) -> Iterable[
         return items
     from tqdm import tqdm
 
-    return tqdm(items, desc=desc, unit="img")
+    bar: Iterable[tuple[str, Path]] = tqdm(items, desc=desc, unit="img")
+    return bar

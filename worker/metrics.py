@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,12 +29,15 @@ def per_class(m: npt.NDArray[np.int64], labels: Sequence[str]) -> dict[str, dict
     denom = precision + recall
     f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
     return {
-        label: {"precision": precision[i], "recall": recall[i], "f1": f1[i], "support": int(support[i])}
+        label: {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]),
+                "support": int(support[i])}
         for i, label in enumerate(labels)
     }
 
 
-def negative_rates(true: Sequence[str], pred: Sequence[str], negatives: frozenset[str] = NEGATIVE_LABELS) -> dict[str, float | None]:
+def negative_rates(
+    true: Sequence[str], pred: Sequence[str], negatives: frozenset[str] = NEGATIVE_LABELS
+) -> dict[str, float | None]:
     """False alarms: non-negative faces called negative. Recall: negative faces called negative."""
     t = np.array([x in negatives for x in true], dtype=bool)
     p = np.array([x in negatives for x in pred], dtype=bool)
@@ -48,7 +52,7 @@ def ece(probs: Floats, true: Sequence[int], bins: int = 15) -> float:
     right = probs.argmax(1) == np.asarray(true)
     edges = np.linspace(0, 1, bins + 1)
     total = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+    for lo, hi in itertools.pairwise(edges):
         inside = (conf > lo) & (conf <= hi)
         if inside.any():
             total += inside.mean() * abs(conf[inside].mean() - right[inside].mean())
@@ -63,15 +67,17 @@ def fit_temperature(logits: torch.Tensor, true: torch.Tensor) -> float:
     def closure() -> torch.Tensor:
         opt.zero_grad()
         loss = torch.nn.functional.cross_entropy(logits / log_t.exp(), true)
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]
         return loss
 
-    opt.step(closure)
+    opt.step(closure)  # type: ignore[no-untyped-call]
     return float(log_t.exp().item())
 
 
-def summary(true: Sequence[str], pred: Sequence[str], labels: Sequence[str]) -> dict[str, Any]:
-    """Accuracy, macro-F1, per-class figures and negative rates over the model's labels."""
+def summary(
+    true: Sequence[str], pred: Sequence[str], labels: Sequence[str], negatives: frozenset[str] = NEGATIVE_LABELS
+) -> dict[str, Any]:
+    """Accuracy, macro-F1 (over the labels present in true), per-class figures and negative rates."""
     index = {label: i for i, label in enumerate(labels)}
     m = confusion([index[t] for t in true], [index[p] for p in pred], len(labels))
     classes = per_class(m, labels)
@@ -81,6 +87,6 @@ def summary(true: Sequence[str], pred: Sequence[str], labels: Sequence[str]) -> 
         "accuracy": float(np.trace(m) / max(1, m.sum())),
         "macro_f1": float(np.mean([c["f1"] for c in present])) if present else 0.0,
         "per_class": classes,
-        **negative_rates(true, pred),
+        **negative_rates(true, pred, negatives),
         "confusion": m.tolist(),
     }

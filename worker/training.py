@@ -159,6 +159,7 @@ class Trainer:
                 "opt": self.opt.state_dict(),
                 "sched": self.sched.state_dict(),
                 "gen": self.gen.get_state(),
+                "rng": torch.get_rng_state(),
                 "state": asdict(self.state),
                 "labels": self.labels,
             },
@@ -175,6 +176,8 @@ class Trainer:
         self.opt.load_state_dict(ck["opt"])
         self.sched.load_state_dict(ck["sched"])
         self.gen.set_state(ck["gen"])
+        if "rng" in ck:  # dropout draws from torch's global generator
+            torch.set_rng_state(ck["rng"])
         self.state = State(**ck["state"])
         log.info("resumed from %s after epoch %d", self.checkpoint, self.state.epoch)
         return True
@@ -204,7 +207,7 @@ class Trainer:
             w = None if self.weights is None else self.weights.to(x.device)
             loss = F.cross_entropy(logits.float(), y, weight=w, label_smoothing=self.s.label_smoothing)
         self.opt.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
+        self.scaler.scale(loss).backward()  # type: ignore[no-untyped-call]
         self.scaler.step(self.opt)
         self.scaler.update()
         self.sched.step()

@@ -54,8 +54,9 @@ def _evaluate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     p.add_argument("--model", type=Path, help="weights file (default: the shipped model)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--detect", action="store_true", help="first find the largest face with MTCNN, as the worker does")
-    p.add_argument("--confusion", type=Path, help="confusion-matrix PNG (default: confusion.png beside nothing: cwd)")
+    p.add_argument("--confusion", type=Path, default=Path("confusion.png"), help="confusion-matrix PNG to write")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (it goes to stderr)")
     p.set_defaults(handler=evaluate)
 
 
@@ -63,6 +64,6 @@ def evaluate(args: argparse.Namespace, config: Config) -> int:
     from worker.evaluation import evaluate_folder, render_text
 
     result = evaluate_folder(args.data, args.model, detect=args.detect, config=config, device=args.device,
-                             confusion_png=args.confusion or Path("confusion.png"))
+                             confusion_png=args.confusion, progress=not args.no_progress)
     print(json.dumps(result) if args.json else render_text(result))
     return 0

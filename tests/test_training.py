@@ -1,0 +1,154 @@
+"""`affectwatch train` and `affectwatch evaluate` end to end, on a tiny face set made at test time."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from affectwatch import cli
+from tests import faceset
+from worker.datasets import read_rgb
+from worker.facecrop import largest_face_crop
+from worker.models.classifier import ExpressionClassifier
+from worker.models.modelfile import load_model, read_meta, save_model
+from worker.training import Trainer, TrainSettings
+
+pytestmark = pytest.mark.slow
+LABELS = ["happy", "neutral", "sad"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread() -> None:
+    torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return faceset.write_dataset(tmp_path_factory.mktemp("faces"))
+
+
+def train_args(data: Path, out: Path, epochs: int) -> list[str]:
+    return ["train", "--data", str(data), "--out", str(out), "--epochs", str(epochs), "--batch-size", "8",
+            "--threads", "1", "--no-progress", "--seed", "3"]
+
+
+@pytest.fixture(scope="module")
+def trained(data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("model") / "tiny.safetensors"
+    assert cli.main(train_args(data, out, 1)) == 0
+    return out
+
+
+def test_train_writes_weights_metadata_checkpoint_and_curves(trained: Path) -> None:
+    for suffix in (".safetensors", ".json", ".ckpt"):
+        assert trained.with_suffix(suffix).stat().st_size > 0
+    assert read_rgb(trained.with_name("tiny-curves.png")) is not None
+    meta = read_meta(trained)
+    assert meta.labels == LABELS  # the happiness and sadness folders map onto the eight labels
+    assert (meta.arch, meta.input_size, meta.colour) == ("facenet48", 48, "grey")
+    assert meta.temperature > 0 and meta.extra["epochs_run"] == 1 and len(meta.extra["history"]) == 1
+    assert 0 <= meta.extra["ece_after"] <= 1
+
+
+def test_checkpoint_and_metadata_round_trip(trained: Path, tmp_path: Path) -> None:
+    net, meta = load_model(trained)
+    stored = load_file(str(trained))
+    assert all(torch.equal(v, stored[k]) for k, v in net.state_dict().items())
+    ck = torch.load(trained.with_suffix(".ckpt"), weights_only=True)
+    assert ck["labels"] == LABELS and ck["state"]["epoch"] == 1
+    assert all(torch.equal(v, stored[k]) for k, v in ck["net"].items())
+    save_model(net, meta, tmp_path / "copy.safetensors")
+    again, meta2 = load_model(tmp_path / "copy.safetensors")
+    assert asdict(meta2) == asdict(meta)
+    x = torch.rand(4, 1, 48, 48)
+    with torch.inference_mode():
+        assert torch.equal(net(x), again(x))
+
+
+def test_resume_continues_an_interrupted_run_exactly(data: Path, tmp_path: Path) -> None:
+    straight, resumed = tmp_path / "straight.safetensors", tmp_path / "resumed.safetensors"
+    assert cli.main(train_args(data, straight, 2)) == 0
+    first = Trainer(TrainSettings(data=data, out=resumed, epochs=2, batch_size=8, seed=3, progress=False))
+    first._one_epoch()  # then the process "dies": only the checkpoint of epoch 1 is left
+    assert cli.main(train_args(data, resumed, 2)) == 0
+    history = read_meta(resumed).extra["history"]
+    assert [h["epoch"] for h in history] == [1, 2]
+    assert history[0]["train_loss"] == first.state.history[0]["train_loss"]
+    a, b = load_file(str(straight)), load_file(str(resumed))
+    assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
+
+
+def test_train_refuses_a_folder_that_maps_to_no_label(data: Path, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    faceset.write_split(tmp_path, "val")
+    faceset.write_image(tmp_path / "train" / "bored" / "x.png", faceset.crops()["camera"])
+    assert cli.main(train_args(tmp_path, tmp_path / "m.safetensors", 1)) == 2
+    err = capsys.readouterr().err
+    assert "bored" in err and "is not one of anger" in err
+
+
+def evaluate_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, object]:
+    capsys.readouterr()
+    assert cli.main(["evaluate", "--json", "--no-progress", *args]) == 0
+    out: dict[str, object] = json.loads(capsys.readouterr().out)
+    return out
+
+
+def expected_figures(true: list[str], pred: list[str]) -> dict[str, object]:
+    negative = {"anger", "contempt", "disgust", "fear", "sad"}
+    non = [p in negative for t, p in zip(true, pred, strict=True) if t not in negative]
+    neg = [p in negative for t, p in zip(true, pred, strict=True) if t in negative]
+    return {
+        "n": len(true),
+        "accuracy": float(np.mean([t == p for t, p in zip(true, pred, strict=True)])),
+        "negative_false_alarm_rate": float(np.mean(non)),
+        "negative_recall": float(np.mean(neg)),
+        "confusion": [[sum(t == a and p == b for t, p in zip(true, pred, strict=True)) for b in LABELS]
+                      for a in LABELS],
+    }
+
+
+def test_evaluate_json_reports_what_the_model_does(trained: Path, data: Path, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    val = Path(shutil.copytree(data / "val", tmp_path / "val"))
+    faceset.write_image(val / "contempt" / "c.png", faceset.crops()["hopper"])  # a label the model lacks
+    got = evaluate_json(capsys, "--data", str(val), "--model", str(trained), "--confusion", str(tmp_path / "cm.png"))
+    clf = ExpressionClassifier(trained)
+    files = sorted((data / "val").glob("*/*.png"))
+    folder = {"happiness": "happy", "neutral": "neutral", "sadness": "sad"}
+    true = [folder[p.parent.name] for p in files]
+    direct = clf.predict([read_rgb(p) for p in files])  # type: ignore[misc]
+    pred = [e.label for e in direct]
+    assert got["mean_confidence"] == pytest.approx(np.mean([e.confidence for e in direct]), rel=1e-5)
+    for key, value in expected_figures(true, pred).items():
+        assert got[key] == (value if key == "confusion" else pytest.approx(value)), key
+    contempt = clf.predict([faceset.crops()["hopper"]])[0].label
+    assert got["not_in_model"] == {"contempt": {"n": 1, "predicted": {contempt: 1}}}
+    assert set(got["per_class"]) == set(LABELS)  # type: ignore[arg-type]
+    assert read_rgb(tmp_path / "cm.png") is not None
+
+
+def test_evaluate_detect_goes_through_the_worker_face_path(trained: Path, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    photos = faceset.photos()
+    for folder, name in {**faceset.FOLDERS, "happy": "coffee"}.items():
+        faceset.write_image(tmp_path / "photos" / folder / f"{name}.png", photos[name])
+    got = evaluate_json(capsys, "--data", str(tmp_path / "photos"), "--model", str(trained), "--detect",
+                        "--confusion", str(tmp_path / "cm.png"))
+    clf = ExpressionClassifier(trained)
+    margin = clf.meta.margin
+    true = ["happy", "neutral", "sad"]
+    faces = [largest_face_crop(faceset.detector(), photos[n], margin) for n in ("astronaut", "hopper", "camera")]
+    direct = clf.predict(faces)  # type: ignore[arg-type]
+    pred = [e.label for e in direct]
+    assert got["mean_confidence"] == pytest.approx(np.mean([e.confidence for e in direct]), rel=1e-5)
+    assert got["no_face"] == 1
+    assert got["n"] == 3
+    assert got["confusion"] == expected_figures(true, pred)["confusion"]
