@@ -41,9 +41,9 @@ def _add_parser(actions: Sub) -> None:
 def add(args: argparse.Namespace, config: Config) -> int:
     with transaction(config) as conn:
         resident_id = find_resident(conn, args.resident).id if args.resident else None
-        camera = cameras.add_camera(conn, args.name, args.source, location=args.location,
-                                    sample_fps=args.fps or config.sample_fps, enabled=not args.disabled,
-                                    resident_id=resident_id)
+        fps = config.sample_fps if args.fps is None else args.fps
+        camera = cameras.add_camera(conn, args.name, args.source, location=args.location, sample_fps=fps,
+                                    enabled=not args.disabled, resident_id=resident_id)
     print(f"added camera {camera.id} {camera.name!r}: {redact(camera.source)}")
     return 0
 

@@ -1,0 +1,90 @@
+"""One camera's health as the producer sees it: state, counters, last error, sampled frame rate.
+
+Capture and sender threads update it; the supervisor takes the changes every few seconds and adds
+them to the camera_status row (affectwatch.queries.camera_status), giving them back if the write fails.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime
+
+from affectwatch.queries.camera_status import HealthReport
+from producer.clock import Clock
+
+log = logging.getLogger(__name__)
+
+DROP_LOG_EVERY = 100
+
+
+class CameraHealth:
+    def __init__(self, camera_id: int, clock: Clock) -> None:
+        self.camera_id = camera_id
+        self.clock = clock
+        self._lock = threading.Lock()
+        self.state = "starting"
+        self.closed = False
+        self.last_frame_at: datetime | None = None
+        self.last_error: str | None = None
+        self.pending = {"sent": 0, "dropped": 0, "errors": 0}
+        self.totals = {"sent": 0, "dropped": 0, "errors": 0, "sampled": 0}
+        self._sampled = 0
+        self._since = clock.monotonic()
+
+    def set_state(self, state: str) -> None:
+        with self._lock:
+            if not self.closed and state != self.state:
+                log.info("camera %d: %s -> %s", self.camera_id, self.state, state)
+                self.state = state
+
+    def close(self, state: str, reason: str | None = None) -> None:
+        """Set the final state; later set_state calls (from a thread winding down) are ignored."""
+        with self._lock:
+            self.state, self.closed = state, True
+            self.last_error = reason or self.last_error
+
+    def sampled(self) -> None:
+        with self._lock:
+            self._sampled += 1
+            self.totals["sampled"] += 1
+
+    def sent(self, n: int, last_frame_at: datetime) -> None:
+        with self._lock:
+            self._count("sent", n)
+            self.last_frame_at = max(last_frame_at, self.last_frame_at or last_frame_at)
+
+    def dropped(self, n: int, reason: str) -> None:
+        with self._lock:
+            before = self.totals["dropped"]
+            self._count("dropped", n)
+        if before // DROP_LOG_EVERY != (before + n) // DROP_LOG_EVERY or before == 0:
+            log.warning("camera %d: dropped %d frame(s): %s (%d dropped so far)", self.camera_id, n, reason,
+                        before + n)
+
+    def error(self, message: str) -> None:
+        with self._lock:
+            self._count("errors", 1)
+            self.last_error = message[:1000]
+
+    def _count(self, key: str, n: int) -> None:
+        self.pending[key] += n
+        self.totals[key] += n
+
+    def take(self) -> HealthReport:
+        """The changes since the previous take(), as a report to add to the stored row."""
+        with self._lock:
+            now = self.clock.monotonic()
+            fps = self._sampled / (now - self._since) if now > self._since else 0.0
+            report = HealthReport(self.camera_id, self.state, self.last_frame_at, self.pending["sent"],
+                                  self.pending["dropped"], self.pending["errors"], self.last_error, round(fps, 3))
+            self.pending = dict.fromkeys(self.pending, 0)
+            self._sampled, self._since = 0, now
+            return report
+
+    def give_back(self, report: HealthReport) -> None:
+        """Restore the counters of a report that could not be written, so they are reported next time."""
+        with self._lock:
+            self.pending["sent"] += report.sent
+            self.pending["dropped"] += report.dropped
+            self.pending["errors"] += report.errors
