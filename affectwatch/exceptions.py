@@ -77,3 +77,11 @@ class WorkerError(AffectWatchError):
 
 class DataError(AffectWatchError):
     """A training or evaluation folder that holds nothing usable (no images, no faces, no scorable labels)."""
+
+
+class AlertStateError(ValidationError):
+    """An alert change that its state forbids: acknowledging a resolved alert, resolving one twice."""
+
+
+class DeliveryError(AffectWatchError):
+    """An alert that could not be delivered to a webhook or by email; the message gives the reason."""
