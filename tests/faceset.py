@@ -12,7 +12,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
+from worker.datasets import read_rgb
 from worker.facecrop import largest_face_crop
 from worker.models.detector import FaceDetector
 from worker.preprocess import Image, to_rgb
@@ -32,13 +34,18 @@ def photos() -> dict[str, Image]:
     import matplotlib.cbook
     from skimage import data
 
-    hopper = cv2.imread(str(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)))
+    hopper = read_rgb(Path(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)))
+    assert hopper is not None
     return {
-        "astronaut": np.ascontiguousarray(data.astronaut()),
-        "hopper": np.ascontiguousarray(hopper[:, :, ::-1]),
-        "camera": to_rgb(data.camera()),
-        "coffee": np.ascontiguousarray(data.coffee()),  # no face in it
+        "astronaut": rgb(data.astronaut()),  # type: ignore[no-untyped-call]
+        "hopper": hopper,
+        "camera": to_rgb(data.camera()),  # type: ignore[no-untyped-call]
+        "coffee": rgb(data.coffee()),  # type: ignore[no-untyped-call]  # no face in it
     }
+
+
+def rgb(array: npt.NDArray[np.generic]) -> Image:
+    return np.ascontiguousarray(array, dtype=np.uint8)
 
 
 @functools.cache
@@ -56,17 +63,19 @@ def lfw_faces(n: int) -> list[Image]:
     """Small grey dataset-style faces (25x25, from LFW) that scikit-image ships."""
     from skimage import data
 
-    return [np.round(f * 255).astype(np.uint8) for f in data.lfw_subset()[:n]]
+    faces = data.lfw_subset()[:n]  # type: ignore[no-untyped-call]
+    return [np.round(f * 255).astype(np.uint8) for f in faces]
 
 
 def rotated(img: Image, degrees: float) -> Image:
     h, w = img.shape[:2]
     m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
-    return cv2.warpAffine(img, m, (w, h), borderMode=cv2.BORDER_REPLICATE)
+    return rgb(cv2.warpAffine(img, m, (w, h), borderMode=cv2.BORDER_REPLICATE))
 
 
 def relit(img: Image, gain: float) -> Image:
-    return np.clip(img.astype(np.float32) * gain, 0, 255).astype(np.uint8)
+    out: Image = np.clip(img.astype(np.float32) * gain, 0, 255).astype(np.uint8)
+    return out
 
 
 def variants(img: Image, split: str) -> list[Image]:

@@ -33,7 +33,8 @@ def one_thread() -> None:
 def constant_model(path: Path, winner: str) -> Path:
     """A facenet48 whose head ignores the face: the logit of `winner` is BIAS, the others 0."""
     net = build("facenet48", len(LABELS), 0.5, 0.25)
-    head = net.head[-1]
+    head = net.head[-1]  # type: ignore[index]
+    assert isinstance(head, torch.nn.Linear)
     with torch.no_grad():
         head.weight.zero_()
         head.bias.zero_()

@@ -131,7 +131,7 @@ def test_evaluate_json_reports_what_the_model_does(trained: Path, data: Path, tm
         assert got[key] == (value if key == "confusion" else pytest.approx(value)), key
     contempt = clf.predict([faceset.crops()["hopper"]])[0].label
     assert got["not_in_model"] == {"contempt": {"n": 1, "predicted": {contempt: 1}}}
-    assert set(got["per_class"]) == set(LABELS)  # type: ignore[arg-type]
+    assert isinstance(got["per_class"], dict) and set(got["per_class"]) == set(LABELS)
     assert read_rgb(tmp_path / "cm.png") is not None
 
 

@@ -49,6 +49,7 @@ def worker_crop(config: Config, device: str, margin: float) -> CropFn:
 
 def predict_logits(classifier: ExpressionClassifier, faces: FaceSet) -> torch.Tensor:
     """Logits for every face, in batches; faces are uint8 face_input images, so /255 restores them exactly."""
+    classifier.load()
     x = torch.from_numpy(faces.images).unsqueeze(1)
     parts = [classifier.logits(x[i : i + BATCH].float() / 255.0) for i in range(0, len(x), BATCH)]
     return torch.cat(parts) if parts else torch.zeros((0, len(classifier.meta.labels)))

@@ -1,0 +1,73 @@
+"""The model file format: safetensors weights beside JSON metadata, refused clearly when they do not fit."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from affectwatch.exceptions import AffectWatchError, ModelError
+from worker.models.classifier import ExpressionClassifier
+from worker.models.modelfile import ModelMeta, load_model, save_model
+from worker.models.nets import build
+
+
+def save(path: Path, arch: str = "facenet48", labels: tuple[str, ...] = ("happy", "neutral", "sad")) -> Path:
+    torch.manual_seed(0)
+    save_model(build(arch, len(labels), 0.5, 0.25), ModelMeta(path.stem, arch, list(labels), 48), path)
+    return path
+
+
+def test_metadata_round_trips_and_synonyms_become_labels(tmp_path: Path) -> None:
+    path = save(tmp_path / "m.safetensors", labels=("Happiness", "calm", "sadness"))
+    net, meta = load_model(path)
+    assert meta.labels == ["happy", "neutral", "sad"]
+    assert json.loads(path.with_suffix(".json").read_text()) == asdict(meta)
+    assert net(torch.rand(2, 1, 48, 48)).shape == (2, 3)
+
+
+def test_the_classifier_spreads_probabilities_over_the_eight(tmp_path: Path, astronaut: np.ndarray) -> None:
+    torch.set_num_threads(1)
+    [expression] = ExpressionClassifier(save(tmp_path / "m.safetensors")).predict([astronaut])
+    assert expression.label in {"happy", "neutral", "sad"}
+    assert expression.probs["contempt"] is None
+    assert sum(p for p in expression.probs.values() if p is not None) == pytest.approx(1.0, abs=1e-5)
+    assert expression.confidence == max(p for p in expression.probs.values() if p is not None)
+
+
+def test_missing_metadata_is_refused(tmp_path: Path) -> None:
+    path = save(tmp_path / "m.safetensors")
+    path.with_suffix(".json").unlink()
+    with pytest.raises(ModelError, match=r"metadata .* is missing"):
+        load_model(path)
+
+
+def test_weights_of_another_architecture_are_refused(tmp_path: Path) -> None:
+    path = save(tmp_path / "m.safetensors")
+    meta = json.loads(path.with_suffix(".json").read_text())
+    path.with_suffix(".json").write_text(json.dumps({**meta, "arch": "facenet48-wide"}))
+    with pytest.raises(ModelError, match="do not fit architecture 'facenet48-wide'"):
+        load_model(path)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"labels": ["happy", "happiness"]}, "repeats a label"),
+        ({"labels": ["happy", "bored"]}, "'bored' is not one of"),
+        ({"colour": "rgb"}, "only grey input"),
+        ({"temperature": 0}, "temperature must be positive"),
+        ({"arch": "vgg99"}, "unknown architecture 'vgg99'"),
+        ({"unknown_field": 1}, "does not fit"),
+    ],
+)
+def test_bad_metadata_is_refused(tmp_path: Path, change: dict[str, object], message: str) -> None:
+    path = save(tmp_path / "m.safetensors", labels=("happy", "sad"))
+    meta = json.loads(path.with_suffix(".json").read_text())
+    path.with_suffix(".json").write_text(json.dumps({**meta, **change}))
+    with pytest.raises(AffectWatchError, match=message):
+        load_model(path)
