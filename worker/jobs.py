@@ -1,0 +1,215 @@
+"""The job the producer enqueues, `process_frames(camera_id, frames)`, run by `affectwatch worker`.
+
+The models are loaded once per process by worker.runner, which installs them here; this module
+never loads a model itself, so a job run anywhere else (a forking `rq worker`, a forked child of
+the worker) fails at once with the reason instead of hanging in torch or loading models per job.
+
+What happens to each kind of frame and job (docs/worker.md has the same list):
+- a frame that cannot be used (malformed payload, empty or corrupt bytes, an absurd size, another
+  camera's frame) is rejected: a WARNING log line with camera, job and frame ids and the reason, and
+  an entry in the job's result. The job's other frames are processed and the job succeeds: retrying
+  would not make bad bytes good, and failing would throw away the good frames' work;
+- a frame that waited longer than frame_ttl since it was enqueued is written with status 'expired'
+  and not analysed;
+- a job for a camera that no longer exists fails at once and is not retried (the failed-job registry
+  keeps the reason); its frames are not written;
+- when Postgres is unreachable or the write fails, the transaction rolls back and the job fails;
+  RQ retries it (the producer enqueues with rq.Retry) and the idempotent inserts write nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, NoReturn
+
+import psycopg
+from rq import get_current_job
+
+from affectwatch.config import Config
+from affectwatch.db import connect, transaction
+from affectwatch.exceptions import FrameError, NotFoundError, WorkerError
+from affectwatch.queries.cameras import get_camera
+from affectwatch.queries.frames import FaceRow, FrameRow, ensure_partitions, insert_faces, insert_frames
+from affectwatch.queue import FramePayload
+from worker import hooks
+from worker.pipeline import AnalysedFrame, Analysis, Pipeline, Rejected
+
+log = logging.getLogger(__name__)
+
+_pipeline: Pipeline | None = None
+_months: set[tuple[int, int]] = set()
+
+
+def install(pipeline: Pipeline | None) -> None:
+    """Make this process's loaded models the ones jobs use (None: uninstall)."""
+    global _pipeline
+    _pipeline = pipeline
+
+
+def installed() -> Pipeline:
+    if _pipeline is None:
+        raise WorkerError("process_frames runs only inside `affectwatch worker`, which loads the models once")
+    if _pipeline.pid != os.getpid():
+        raise WorkerError(f"process_frames called in process {os.getpid()}, a fork of the worker {_pipeline.pid} "
+                          "that loaded torch: forked children hang in torch; run `affectwatch worker` (never forks)")
+    return _pipeline
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    camera_id: int
+    job_id: str | None
+    worker: str | None
+
+    def __str__(self) -> str:
+        return f"camera {self.camera_id} job {self.job_id or '-'}"
+
+
+def process_frames(camera_id: int, frames: list[dict[str, Any]]) -> dict[str, Any]:
+    """Analyse a camera's batch of frames and write their frame and face rows in one transaction."""
+    pipeline = installed()
+    info = _job_info(int(camera_id))
+    payloads, rejected = parse_payloads(frames, info.camera_id)
+    _check_camera(pipeline.config, info, len(frames))
+    fresh, expired = split_expired(payloads, pipeline.config.frame_ttl, datetime.now(UTC))
+    analysis = pipeline.analyse(fresh)
+    analysis.rejected[:0] = rejected
+    for bad in analysis.rejected:
+        log.warning("%s: frame %s rejected: %s", info, bad.frame_id, bad.reason)
+    started = time.perf_counter()
+    inserted = store(pipeline, info, expired, analysis)
+    return summary(info, expired, analysis, inserted, (time.perf_counter() - started) * 1e3)
+
+
+def _job_info(camera_id: int) -> JobInfo:
+    job = get_current_job()
+    return JobInfo(camera_id, job.id if job else None, job.worker_name if job else None)
+
+
+def parse_payloads(frames: Any, camera_id: int) -> tuple[list[FramePayload], list[Rejected]]:
+    """The job's frames as FramePayloads; a malformed one, or one of another camera, is rejected."""
+    if not isinstance(frames, list):
+        raise FrameError(f"camera {camera_id}: frames must be a list, not {type(frames).__name__}")
+    payloads: list[FramePayload] = []
+    rejected: list[Rejected] = []
+    for i, raw in enumerate(frames):
+        frame_id = str(raw.get("frame_id", f"#{i}")) if isinstance(raw, dict) else f"#{i}"
+        try:
+            payloads.append(_payload(raw, camera_id))
+        except FrameError as exc:
+            rejected.append(Rejected(frame_id, str(exc)))
+    return payloads, rejected
+
+
+def _payload(raw: Any, camera_id: int) -> FramePayload:
+    payload = FramePayload.from_json(raw)
+    if payload.camera_id != camera_id:
+        raise FrameError(f"frame of camera {payload.camera_id} in a job for camera {camera_id}")
+    return payload
+
+
+def split_expired(payloads: Sequence[FramePayload], ttl: int, now: datetime) -> tuple[list[FramePayload],
+                                                                                      list[FramePayload]]:
+    """(fresh, expired): a frame expires when it waited in the queue longer than ttl seconds."""
+    limit = timedelta(seconds=ttl)
+    fresh = [p for p in payloads if now - p.enqueued_at <= limit]
+    return fresh, [p for p in payloads if now - p.enqueued_at > limit]
+
+
+def _check_camera(config: Config, info: JobInfo, n_frames: int) -> None:
+    """Fail fast, before any detection, when the camera is gone."""
+    with connect(config) as conn:
+        _camera_resident(conn, info, n_frames)
+
+
+def _camera_resident(conn: psycopg.Connection[Any], info: JobInfo, n_frames: int) -> int | None:
+    try:
+        return get_camera(conn, info.camera_id).resident_id
+    except NotFoundError:
+        _no_retry(NotFoundError(f"{info}: camera {info.camera_id} no longer exists; "
+                                f"its {n_frames} frame(s) are not recorded"))
+
+
+def _no_retry(exc: Exception) -> NoReturn:
+    """Fail the current job for good: retrying cannot help."""
+    job = get_current_job()
+    if job is not None:
+        job.retries_left = 0
+    raise exc
+
+
+def store(pipeline: Pipeline, info: JobInfo, expired: Sequence[FramePayload], analysis: Analysis) -> list[FaceRow]:
+    """Write every frame row and face row of the job in one transaction; return the faces inserted now."""
+    config = pipeline.config
+    frames = [expired_row(p, info) for p in expired] + [frame_row(f, info) for f in analysis.frames]
+    _ensure_partitions(config, [f.captured_at for f in frames])
+    with transaction(config) as conn:
+        resident_id = _camera_resident(conn, info, len(frames))
+        faces = [row for f in analysis.frames for row in face_rows(f, info, resident_id, pipeline.model_name)]
+        insert_frames(conn, frames)
+        inserted = insert_faces(conn, faces)
+        hooks.after_faces_committed(conn, config, inserted)
+    return inserted
+
+
+def _ensure_partitions(config: Config, times: Sequence[datetime]) -> None:
+    """Create the monthly partitions a job writes into, once per month per process."""
+    for t in times:
+        month = (t.astimezone(UTC).year, t.astimezone(UTC).month)
+        if month in _months:
+            continue
+        with connect(config, autocommit=True) as conn:
+            try:
+                created = ensure_partitions(conn, t)
+                log.info("partitions for %04d-%02d ready (%d created)", *month, created)
+            except psycopg.Error as exc:
+                log.warning("partitions for %04d-%02d not created (rows go to the default partition): %s",
+                            *month, exc)
+        _months.add(month)
+
+
+def expired_row(payload: FramePayload, info: JobInfo) -> FrameRow:
+    return FrameRow(payload.frame_id, payload.captured_at, info.camera_id, "expired",
+                    job_id=info.job_id, worker=info.worker)
+
+
+def frame_row(frame: AnalysedFrame, info: JobInfo) -> FrameRow:
+    p = frame.payload
+    return FrameRow(p.frame_id, p.captured_at, info.camera_id, "processed", frame.width, frame.height,
+                    len(frame.faces), round(frame.detect_ms, 2), round(frame.classify_ms, 2), info.job_id,
+                    info.worker)
+
+
+def face_rows(frame: AnalysedFrame, info: JobInfo, resident_id: int | None, model: str) -> list[FaceRow]:
+    p = frame.payload
+    return [
+        FaceRow(p.frame_id, i, p.captured_at, info.camera_id, resident_id, face.box, face.probability,
+                expr.label, expr.confidence, expr.probs, model)
+        for i, (face, expr) in enumerate(zip(frame.faces, frame.expressions, strict=True))
+    ]
+
+
+def summary(info: JobInfo, expired: Sequence[FramePayload], analysis: Analysis, inserted: Sequence[FaceRow],
+            write_ms: float) -> dict[str, Any]:
+    """The job's result (kept by RQ): counts, rejected frames with reasons, where the time went."""
+    frames = analysis.frames
+    result = {
+        "camera_id": info.camera_id,
+        "processed": len(frames),
+        "expired": len(expired),
+        "rejected": [{"frame_id": r.frame_id, "reason": r.reason} for r in analysis.rejected],
+        "faces": sum(len(f.faces) for f in frames),
+        "faces_inserted": len(inserted),
+        "decode_ms": round(sum(f.decode_ms for f in frames), 2),
+        "detect_ms": round(sum(f.detect_ms for f in frames), 2),
+        "classify_ms": round(sum(f.classify_ms for f in frames), 2),
+        "write_ms": round(write_ms, 2),
+    }
+    log.info("%s: %d frame(s) processed, %d expired, %d rejected, %d face(s)", info, result["processed"],
+             result["expired"], len(analysis.rejected), result["faces"])
+    return result

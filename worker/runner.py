@@ -1,0 +1,90 @@
+"""The worker process: loads the models once, then runs frame jobs from Redis in this very process.
+
+- No fork per job: once a process has run torch, a forked child hangs at its first torch operation.
+  FrameWorker is an rq SimpleWorker (jobs run in the worker's own process and main thread, so
+  rq's SIGALRM job timeout still applies), and worker.jobs refuses to run in any process other
+  than the one that loaded the models.
+- Nothing from Redis is unpickled: jobs are read with rq's JSONSerializer, and AllowlistedJob runs
+  only the functions in affectwatch.queue.JOB_FUNCTIONS: any other job fails, unrun, with the
+  reason, its function never imported. Callbacks and webhooks a job may name are never run or sent.
+- A worker killed mid-job leaves its job in the queue's StartedJobRegistry; once the job's
+  heartbeat (its timeout + 60 s) has lapsed, the maintenance of any worker on the queue requeues
+  it while it has retries left, else moves it to the failed-job registry.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import redis
+from rq import SimpleWorker
+from rq.job import Job
+from rq.serializers import JSONSerializer
+from rq.utils import import_attribute
+
+from affectwatch.config import Config
+from affectwatch.exceptions import JobRefused
+from affectwatch.queue import JOB_FUNCTIONS, redis_connection
+from worker import jobs
+from worker.pipeline import Pipeline
+
+log = logging.getLogger(__name__)
+
+
+class AllowlistedJob(Job):
+    """An rq Job that resolves only allowlisted functions and never imports anything a job names."""
+
+    @property
+    def func(self) -> Any:
+        name = self.func_name
+        if name not in JOB_FUNCTIONS or self.instance is not None:
+            self.retries_left = 0
+            raise JobRefused(f"job {self.id}: function {name!r} is not one a worker runs "
+                             f"({', '.join(sorted(JOB_FUNCTIONS))}); refused, never imported")
+        return import_attribute(name)
+
+    @property
+    def success_callback(self) -> None:
+        return self._refuse_callback("success", self._success_callback_name)
+
+    @property
+    def failure_callback(self) -> None:
+        return self._refuse_callback("failure", self._failure_callback_name)
+
+    @property
+    def stopped_callback(self) -> None:
+        return self._refuse_callback("stopped", self._stopped_callback_name)
+
+    def _refuse_callback(self, kind: str, name: str | None) -> None:
+        if name:
+            log.warning("job %s names a %s callback %r; callbacks are never run", self.id, kind, name)
+        return None
+
+    def send_webhooks(self, status: Any, *, exc_string: str | None = None) -> None:
+        if self.webhooks:
+            log.warning("job %s names %d webhook(s); webhooks are never sent", self.id, len(self.webhooks))
+
+
+class FrameWorker(SimpleWorker):
+    """Runs each job in this process (never forks), reading jobs as JSON and only allowlisted ones."""
+
+    job_class = AllowlistedJob
+
+
+def build_worker(config: Config, connection: redis.Redis, name: str | None = None) -> FrameWorker:
+    return FrameWorker([config.queue], name=name, connection=connection, serializer=JSONSerializer,
+                       job_class=AllowlistedJob)
+
+
+def run(config: Config, device: str | None = None, burst: bool = False, name: str | None = None) -> bool:
+    """Load the models, then work the frame queue (until it is empty with burst). True if any job ran."""
+    jobs.install(Pipeline.load(config, device))
+    connection = redis_connection(config)
+    worker = build_worker(config, connection, name)
+    log.info("worker %s on queue %s%s", worker.name, config.queue, " (burst)" if burst else "")
+    try:
+        return worker.work(burst=burst, logging_level=config.log_level.upper())
+    finally:
+        jobs.install(None)
+        connection.close()
