@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (fixtures imported from tests.test_worker_support)
 """The frame job in a real worker (in this process): real Redis, real Postgres, real MTCNN.
 
 Every kind of bad input from the issue: each is rejected or recorded with its reason, the other
@@ -36,6 +37,7 @@ from tests.test_worker_support import (  # noqa: F401  (fixtures)
     model_path,
     payload,
     pipeline,
+    returned,
     work,
 )
 from worker import hooks, jobs
@@ -61,9 +63,10 @@ def test_job_writes_a_frame_row_and_a_face_row_on_the_face(config: Config, redis
     work(config, redis_conn)
 
     assert job.get_status() == JobStatus.FINISHED
-    assert job.return_value()["faces_inserted"] == 2
+    assert returned(job)["faces_inserted"] == 2
     frame_rows, face_rows = rows(config, camera_id)
-    assert [(f["status"], f["n_faces"], f["width"], f["height"]) for f in frame_rows] == [("processed", 1, 640, 480)] * 2
+    shapes = [(f["status"], f["n_faces"], f["width"], f["height"]) for f in frame_rows]
+    assert shapes == [("processed", 1, 640, 480)] * 2
     assert all(f["latency_ms"] > 0 and f["detect_ms"] > 0 and f["job_id"] == job.id for f in frame_rows)
     for face, x in zip(face_rows, (40, 180), strict=True):
         box = (face["box_x1"], face["box_y1"], face["box_x2"], face["box_y2"])
@@ -134,7 +137,7 @@ def test_bad_frames_are_rejected_with_their_reason_and_the_others_processed(
     work(config, redis_conn)
 
     assert job.get_status() == JobStatus.FINISHED
-    reasons = {r["frame_id"]: r["reason"] for r in job.return_value()["rejected"]}
+    reasons = {r["frame_id"]: r["reason"] for r in returned(job)["rejected"]}
     assert "not a decodable image" in reasons[str(bad["corrupt"].frame_id)]
     assert "truncated" in reasons[str(bad["truncated"].frame_id)]
     assert "empty frame" in reasons[str(bad["empty"].frame_id)]
@@ -160,7 +163,7 @@ def test_a_frame_that_waited_past_its_ttl_is_recorded_expired_not_analysed(
     job = enqueue(config, redis_conn, camera_id, [stale, fresh])
     work(config, redis_conn)
 
-    assert job.return_value()["expired"] == 1
+    assert returned(job)["expired"] == 1
     frame_rows, face_rows = rows(config, camera_id)
     status = {f["frame_id"]: (f["status"], f["n_faces"], f["detect_ms"]) for f in frame_rows}
     assert status[stale.frame_id] == ("expired", 0, None)

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -84,7 +85,8 @@ def start_worker(config: Config, *args: str, **env: str) -> subprocess.Popen[byt
                             env=worker_env(config, **env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
-def add_test_camera(config: Config, source: Path, name: str = "lounge", with_resident: bool = True) -> tuple[int, int | None]:
+def add_test_camera(config: Config, source: Path, name: str = "lounge",
+                    with_resident: bool = True) -> tuple[int, int | None]:
     """A camera (and its assigned resident) registered through the camera queries; (camera id, resident id)."""
     with transaction(config) as conn:
         resident = add_resident(conn, "Eileen", "12") if with_resident else None
@@ -150,6 +152,13 @@ def work(config: Config, conn: redis.Redis, max_jobs: int | None = None) -> Fram
         for sig, handler in saved.items():
             signal.signal(sig, handler)
     return worker
+
+
+def returned(job: Job) -> dict[str, Any]:
+    """The result a finished frame job returned."""
+    value = job.return_value()
+    assert isinstance(value, dict), f"job {job.id} returned {value!r}"
+    return value
 
 
 def queue_of(config: Config, conn: redis.Redis) -> Queue:
