@@ -14,12 +14,17 @@ USER_COLUMNS = "id, username, display_name, role, active, last_login_at, created
 EDITABLE = ("display_name", "role", "active", "password_hash")
 
 
+def _one(row: Row | None) -> Row:
+    assert row is not None, "INSERT ... RETURNING and aggregates return a row"
+    return row
+
+
 def create_user(conn: Conn, username: str, password_hash: str, role: str, display_name: str = "") -> int:
     row = conn.execute(
         "INSERT INTO users (username, password_hash, role, display_name) VALUES (%s, %s, %s, %s) RETURNING id",
         (username, password_hash, role, display_name),
     ).fetchone()
-    return int(row["id"])
+    return int(_one(row)["id"])
 
 
 def list_users(conn: Conn) -> list[Row]:
@@ -56,7 +61,7 @@ def delete_user(conn: Conn, user_id: int) -> bool:
 
 def count_active_admins(conn: Conn) -> int:
     row = conn.execute("SELECT count(*) AS n FROM users WHERE role = 'admin' AND active").fetchone()
-    return int(row["n"])
+    return int(_one(row)["n"])
 
 
 def mark_login(conn: Conn, user_id: int, at: datetime) -> None:
@@ -120,8 +125,7 @@ WHERE failed_at > %(since)s AND (lower(username) = lower(%(name)s) OR remote_add
 
 def recent_failures(conn: Conn, username: str, remote_addr: str, since: datetime) -> Row:
     """Failed sign-ins since `since` for this name and for this address, each with the latest time."""
-    row: Row = conn.execute(RECENT_FAILURES, {"name": username, "addr": remote_addr, "since": since}).fetchone()
-    return row
+    return _one(conn.execute(RECENT_FAILURES, {"name": username, "addr": remote_addr, "since": since}).fetchone())
 
 
 def clear_failures(conn: Conn, username: str) -> None:

@@ -1,0 +1,69 @@
+"""Cameras through the API: list with health, register, change, remove, test one frame."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from flask import g
+from flask.typing import ResponseReturnValue
+
+from affectwatch.queries import cameras
+from dashboard import inputs, snapshot
+from dashboard.api import bp
+from dashboard.auth import requires
+from dashboard.cameras import MANAGE, with_source_kept
+from dashboard.context import config, db, now
+from dashboard.health import camera_rows, one_camera
+from dashboard.jsonio import body
+
+
+def shot_json(shot: snapshot.Shot) -> dict[str, object]:
+    return asdict(shot)
+
+
+@bp.get("/cameras")
+@requires(MANAGE)
+def cameras_list() -> ResponseReturnValue:
+    return {"cameras": camera_rows(db(), now(), config())}
+
+
+@bp.post("/cameras")
+@requires(MANAGE)
+def cameras_create() -> ResponseReturnValue:
+    cam = cameras.add_camera(db(), **inputs.camera(body(), partial=False))
+    return one_camera(db(), cam.id, now(), config()), 201
+
+
+@bp.get("/cameras/<int:camera_id>")
+@requires(MANAGE)
+def cameras_get(camera_id: int) -> ResponseReturnValue:
+    return one_camera(db(), camera_id, now(), config())
+
+
+@bp.patch("/cameras/<int:camera_id>")
+@requires(MANAGE)
+def cameras_update(camera_id: int) -> ResponseReturnValue:
+    current = cameras.get_camera(db(), camera_id)
+    cameras.update_camera(db(), camera_id, **with_source_kept(inputs.camera(body(), partial=True), current))
+    return one_camera(db(), camera_id, now(), config())
+
+
+@bp.delete("/cameras/<int:camera_id>")
+@requires(MANAGE)
+def cameras_delete(camera_id: int) -> ResponseReturnValue:
+    cameras.remove_camera(db(), camera_id)
+    return "", 204
+
+
+@bp.post("/cameras/<int:camera_id>/test")
+@requires(MANAGE)
+def cameras_test(camera_id: int) -> ResponseReturnValue:
+    cam = cameras.get_camera(db(), camera_id)
+    return shot_json(snapshot.take(cam.source, camera_id=cam.id, user_id=int(g.user["id"])))
+
+
+@bp.post("/cameras/test")
+@requires(MANAGE)
+def cameras_test_source() -> ResponseReturnValue:
+    source = inputs.text(body(), "source")
+    return shot_json(snapshot.take(source, camera_id=None, user_id=int(g.user["id"])))

@@ -1,0 +1,12 @@
+"""Every blueprint of the dashboard, registered by the app factory in this order."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from dashboard import alerts, auth, cameras, history, overview, residents, system, users, vendor
+from dashboard.api import bp as api
+
+BLUEPRINTS: tuple[Blueprint, ...] = (
+    auth.bp, overview.bp, alerts.bp, history.bp, residents.bp, cameras.bp, system.bp, users.bp, vendor.bp, api,
+)

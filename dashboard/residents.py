@@ -1,0 +1,165 @@
+"""Resident pages: add, edit, assign cameras, monitored or not, pauses, and alert-threshold overrides."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from affectwatch.exceptions import AffectWatchError, NotFoundError
+from affectwatch.queries import cameras, residents
+from affectwatch.queries import dashboard as q
+from dashboard import inputs
+from dashboard.auth import requires
+from dashboard.context import config, db, now, zone
+
+bp = Blueprint("residents", __name__, url_prefix="/residents")
+MANAGE = "residents:manage"
+Conn = Any
+
+
+def assign_cameras(conn: Conn, resident_id: int, camera_ids: list[int]) -> None:
+    """Point exactly these cameras at the resident (others that pointed at them are unassigned)."""
+    with conn.transaction():
+        for cam in cameras.list_cameras(conn):
+            if cam.id in camera_ids and cam.resident_id != resident_id:
+                cameras.update_camera(conn, cam.id, resident_id=resident_id)
+            elif cam.id not in camera_ids and cam.resident_id == resident_id:
+                cameras.update_camera(conn, cam.id, resident_id=None)
+        unknown = set(camera_ids) - {c.id for c in cameras.list_cameras(conn)}
+        if unknown:
+            raise NotFoundError(f"no camera {', '.join(map(str, sorted(unknown)))}")
+
+
+def save_resident(conn: Conn, resident_id: int | None, values: inputs.Values, partial: bool) -> residents.Resident:
+    fields = inputs.resident(values, partial)
+    with conn.transaction():
+        if resident_id is None:
+            person = residents.add_resident(conn, **fields)
+        else:
+            person = residents.update_resident(conn, resident_id, **fields)
+        if "camera_ids" in values or not partial:
+            assign_cameras(conn, person.id, inputs.camera_ids(values))
+    return person
+
+
+def summary(conn: Conn, person: residents.Resident, pauses: dict[int, Any]) -> dict[str, Any]:
+    pause = pauses.get(person.id)
+    return {**asdict(person), "paused_until": pause["ends_at"] if pause else None,
+            "pause_reason": pause["reason"] if pause else None,
+            "cameras": [{"id": c.id, "name": c.name} for c in cameras.list_cameras(conn) if c.resident_id == person.id]}
+
+
+def detail(conn: Conn, resident_id: int) -> dict[str, Any]:
+    """Everything about one resident the page and the API show."""
+    person = residents.get_resident(conn, resident_id)
+    t = now()
+    return {**summary(conn, person, q.current_pauses(conn, t)),
+            "pauses": q.list_pauses(conn, resident_id, t), "thresholds": q.get_thresholds(conn, resident_id)}
+
+
+def all_residents(conn: Conn) -> list[dict[str, Any]]:
+    pauses = q.current_pauses(conn, now())
+    return [summary(conn, p, pauses) for p in residents.list_residents(conn)]
+
+
+def add_pause(conn: Conn, resident_id: int, values: inputs.Values) -> int:
+    residents.get_resident(conn, resident_id)
+    p = inputs.pause(values, now(), zone())
+    return q.add_pause(conn, resident_id, p["starts_at"], p["ends_at"], p["reason"], p["note"], int(g.user["id"]))
+
+
+def form_page(resident: dict[str, Any], error: str = "", status: int = 200) -> ResponseReturnValue:
+    return render_template("residents/form.html", resident=resident, error=error,
+                           cameras=cameras.list_cameras(db())), status
+
+
+@bp.route("/")
+@requires(MANAGE)
+def index() -> ResponseReturnValue:
+    return render_template("residents/list.html", residents=all_residents(db()))
+
+
+@bp.route("/<int:resident_id>")
+@requires(MANAGE)
+def show(resident_id: int) -> ResponseReturnValue:
+    return render_template("residents/show.html", resident=detail(db(), resident_id),
+                           reasons=inputs.PAUSE_REASONS, defaults=inputs.threshold_defaults(config()))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires(MANAGE)
+def create() -> ResponseReturnValue:
+    if request.method == "GET":
+        return form_page({"monitored": True, "cameras": []})
+    values = {**request.form.to_dict(), "camera_ids": request.form.getlist("camera_ids")}
+    try:
+        person = save_resident(db(), None, values, partial=False)
+    except AffectWatchError as exc:
+        return form_page({**values, "cameras": _picked(values)}, str(exc), 400)
+    flash(f"Resident {person.name} added.", "success")
+    return redirect(url_for("residents.show", resident_id=person.id))
+
+
+@bp.route("/<int:resident_id>/edit", methods=["GET", "POST"])
+@requires(MANAGE)
+def edit(resident_id: int) -> ResponseReturnValue:
+    if request.method == "GET":
+        return form_page(detail(db(), resident_id))
+    values = {**request.form.to_dict(), "camera_ids": request.form.getlist("camera_ids")}
+    try:
+        person = save_resident(db(), resident_id, values, partial=False)
+    except NotFoundError:
+        raise
+    except AffectWatchError as exc:
+        return form_page({**values, "id": resident_id, "cameras": _picked(values)}, str(exc), 400)
+    flash(f"Resident {person.name} saved.", "success")
+    return redirect(url_for("residents.show", resident_id=person.id))
+
+
+def _picked(values: dict[str, Any]) -> list[dict[str, int]]:
+    return [{"id": int(x)} for x in values.get("camera_ids", []) if str(x).isdigit()]
+
+
+@bp.route("/<int:resident_id>/remove", methods=["POST"])
+@requires(MANAGE)
+def remove(resident_id: int) -> ResponseReturnValue:
+    person = residents.remove_resident(db(), resident_id)
+    flash(f"Resident {person.name} and their recorded expressions removed.", "success")
+    return redirect(url_for("residents.index"))
+
+
+@bp.route("/<int:resident_id>/pauses", methods=["POST"])
+@requires(MANAGE)
+def pause(resident_id: int) -> ResponseReturnValue:
+    try:
+        add_pause(db(), resident_id, request.form)
+        flash("Monitoring paused.", "success")
+    except NotFoundError:
+        raise
+    except AffectWatchError as exc:
+        flash(f"Pause not saved: {exc}", "error")
+    return redirect(url_for("residents.show", resident_id=resident_id))
+
+
+@bp.route("/<int:resident_id>/pauses/<int:pause_id>/end", methods=["POST"])
+@requires(MANAGE)
+def end_pause(resident_id: int, pause_id: int) -> ResponseReturnValue:
+    if not q.end_pause(db(), resident_id, pause_id, now()):
+        raise NotFoundError(f"resident {resident_id} has no current or planned pause {pause_id}")
+    flash("Monitoring resumed.", "success")
+    return redirect(url_for("residents.show", resident_id=resident_id))
+
+
+@bp.route("/<int:resident_id>/thresholds", methods=["POST"])
+@requires(MANAGE)
+def thresholds(resident_id: int) -> ResponseReturnValue:
+    residents.get_resident(db(), resident_id)
+    try:
+        q.set_thresholds(db(), resident_id, inputs.thresholds(request.form), int(g.user["id"]))
+        flash("Alert thresholds saved.", "success")
+    except AffectWatchError as exc:
+        flash(f"Thresholds not saved: {exc}", "error")
+    return redirect(url_for("residents.show", resident_id=resident_id))
