@@ -1,0 +1,51 @@
+"""The shipped default model: it loads, fits the worker, and reads a smiling photograph as happy."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from affectwatch.labels import LABELS
+from tests import faceset
+from worker.facecrop import largest_face_crop
+from worker.models.classifier import ExpressionClassifier
+from worker.models.modelfile import DEFAULT_MODEL, load_model, read_meta
+from worker.models.nets import ARCHITECTURES
+
+pytestmark = pytest.mark.skipif(
+    not DEFAULT_MODEL.exists(),
+    reason=f"the shipped model {DEFAULT_MODEL} is not committed yet (its training is still running)",
+)
+
+MAX_BYTES = 25 * 1024 * 1024
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread() -> None:
+    torch.set_num_threads(1)
+
+
+def test_it_loads_and_its_metadata_fits_the_worker() -> None:
+    assert DEFAULT_MODEL.stat().st_size <= MAX_BYTES
+    net, meta = load_model(DEFAULT_MODEL)
+    assert meta.arch in ARCHITECTURES
+    assert set(meta.labels) <= set(LABELS) and meta.labels == [x for x in LABELS if x in meta.labels]
+    assert {"happy", "neutral", "sad"} <= set(meta.labels)
+    assert meta.colour == "grey" and 32 <= meta.input_size <= 128
+    assert meta.temperature > 0 and 0 <= meta.margin <= 1
+    with torch.inference_mode():
+        assert net(torch.rand(2, 1, meta.input_size, meta.input_size)).shape == (2, len(meta.labels))
+
+
+def test_its_metadata_records_how_it_was_measured() -> None:
+    extra = read_meta(DEFAULT_MODEL).extra
+    assert 0 < extra["val_accuracy"] <= 1
+    assert 0 <= extra["ece_after"] <= extra["ece_before"] <= 1
+
+
+def test_a_smiling_photograph_is_happy() -> None:
+    clf = ExpressionClassifier(DEFAULT_MODEL)
+    crop = largest_face_crop(faceset.detector(), faceset.photos()["astronaut"], clf.meta.margin)
+    assert crop is not None
+    [expression] = clf.predict([crop])
+    assert expression.label == "happy", expression
