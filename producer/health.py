@@ -31,6 +31,7 @@ class CameraHealth:
         self.totals = {"sent": 0, "dropped": 0, "errors": 0, "sampled": 0}
         self._sampled = 0
         self._since = clock.monotonic()
+        self._in_flight = 0
 
     def set_state(self, state: str) -> None:
         with self._lock:
@@ -70,6 +71,19 @@ class CameraHealth:
     def _count(self, key: str, n: int) -> None:
         self.pending[key] += n
         self.totals[key] += n
+
+    def batch_submitted(self) -> None:
+        with self._lock:
+            self._in_flight += 1
+
+    def batch_settled(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
+    def settled(self) -> bool:
+        """No batch of this camera is waiting in the sender, so its counters are final once capture stops."""
+        with self._lock:
+            return self._in_flight == 0
 
     def take(self) -> HealthReport:
         """The changes since the previous take(), as a report to add to the stored row."""

@@ -71,6 +71,7 @@ class Sender:
         return self.length >= self.config.queue_max
 
     def submit(self, out: Outgoing) -> None:
+        out.health.batch_submitted()
         if self.thread is None:
             self.send(out)
             return
@@ -78,6 +79,7 @@ class Sender:
             self.backlog.put_nowait(out)
         except queue.Full:
             out.health.dropped(len(out.payloads), "the sender's backlog is full (Redis slow?)")
+            out.health.batch_settled()
 
     def run(self) -> None:
         while not (self.stopping.is_set() and self.backlog.empty()):
@@ -95,6 +97,12 @@ class Sender:
             log.warning("cannot read the length of queue %s: %s", self.queue.name, exc)
 
     def send(self, out: Outgoing) -> None:
+        try:
+            self._send(out)
+        finally:
+            out.health.batch_settled()
+
+    def _send(self, out: Outgoing) -> None:
         n = len(out.payloads)
         try:
             self.refresh_now()

@@ -91,6 +91,7 @@ class Supervisor:
         self.retiring.append(runner)
 
     def write_health(self) -> None:
+        finished = [r for r in self.retiring if not r.thread.is_alive() and r.health.settled()]  # final counters
         runners = [*self.retiring, *self.runners.values()]  # a restarted camera's new state wins
         reports = [r.health.take() for r in runners]
         reports += [HealthReport(camera_id, "disabled") for camera_id in self.disabled]
@@ -102,7 +103,7 @@ class Supervisor:
             for runner, report in zip(runners, reports, strict=False):
                 runner.health.give_back(report)
             return
-        self.retiring = [r for r in self.retiring if r.thread.is_alive()]
+        self.retiring = [r for r in self.retiring if r not in finished]
 
     def shutdown(self) -> None:
         log.info("producer stopping: %d camera(s)", len(self.runners))
