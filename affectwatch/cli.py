@@ -22,6 +22,9 @@ COMMAND_MODULES = (
     "affectwatch.commands.alerts",
     "affectwatch.commands.history",
     "affectwatch.commands.model",
+    "affectwatch.commands.events",
+    "affectwatch.commands.demo",
+    "affectwatch.commands.ops",
 )
 
 log = logging.getLogger("affectwatch")
