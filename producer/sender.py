@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 BACKLOG_BATCHES = 64
 REFRESH_SECONDS = 0.5
-FAILURE_TTL = 7 * 24 * 3600
+FAILURE_TTL = 24 * 3600  # failed jobs (with their frames) stay visible a day; see docs/producer.md
 RESULT_TTL = 600
 
 

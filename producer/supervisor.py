@@ -34,7 +34,7 @@ class Supervisor:
         self.config = config
         self.clock = clock or SystemClock()
         self.sender = Sender(config, conn, self.clock)
-        self.status_seconds = status_seconds
+        self.status_seconds = max(0.1, status_seconds)
         self.runners: dict[int, CameraRunner] = {}
         self.retiring: list[CameraRunner] = []
         self.disabled: set[int] = set()

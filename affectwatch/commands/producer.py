@@ -20,9 +20,16 @@ log = logging.getLogger(__name__)
 
 def register(sub: Sub) -> None:
     p = sub.add_parser("producer", help="capture the enabled cameras and enqueue their frames (until SIGTERM/SIGINT)")
-    p.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0: run until stopped)")
-    p.add_argument("--status-seconds", type=float, default=2.0, help="how often camera health is written")
+    p.add_argument("--duration", type=_seconds, default=0.0, help="stop after this many seconds (0: run until stopped)")
+    p.add_argument("--status-seconds", type=_seconds, default=2.0, help="how often camera health is written")
     p.set_defaults(handler=run)
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < 1e7:
+        raise argparse.ArgumentTypeError(f"{text} is not a number of seconds")
+    return value
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
