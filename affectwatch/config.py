@@ -161,6 +161,15 @@ class Config:
     smtp_starttls: bool = setting(True, _bool, "upgrade the SMTP connection with STARTTLS")
     smtp_from: str = setting("affectwatch@localhost", doc="sender address of alert email")
     alert_email_to: tuple[str, ...] = setting((), _words, "recipients of alert email, comma-separated")
+    retention_raw_days: int = setting(90, _non_negative(int),
+                                      "days raw faces and frames are kept (0: forever); whole months are dropped")
+    retention_aggregate_days: int = setting(730, _non_negative(int),
+                                            "days the hourly expression aggregates are kept (0: forever)")
+    retention_alert_days: int = setting(730, _non_negative(int),
+                                        "days resolved alerts are kept, with their events (0: forever)")
+    partitions_ahead: int = setting(3, _non_negative(int), "months of faces/frames partitions made ahead of now")
+    history_refresh_seconds: float = setting(60.0, _positive(float),
+                                             "seconds between refreshes of the history aggregates (history maintain)")
     log_level: str = setting("INFO", doc="logging level")
 
     @classmethod

@@ -7,6 +7,7 @@ import json
 from dataclasses import asdict
 from typing import TypeAlias
 
+from affectwatch.commands.history import add_erase_parser
 from affectwatch.config import Config
 from affectwatch.db import transaction
 from affectwatch.exceptions import ValidationError
@@ -22,6 +23,7 @@ def register(sub: Sub) -> None:
     _list_parser(actions)
     _update_parser(actions)
     _remove_parser(actions)
+    add_erase_parser(actions)
 
 
 def _add_parser(actions: Sub) -> None:
