@@ -14,6 +14,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import psycopg
@@ -31,7 +32,7 @@ FAILURE_WINDOW = timedelta(minutes=15)
 LONGEST_WAIT = 300
 ADDRESS_FACTOR = 4  # an address (a shared nurses' station) may fail this many times more than one name
 BAD_SIGN_IN = "Unknown user name or wrong password."
-_DUMMY_HASH = generate_password_hash("affectwatch-timing-equaliser")
+DEFAULT_METHOD = "scrypt"
 
 
 @dataclass(frozen=True)
@@ -39,10 +40,17 @@ class SignInPolicy:
     max_failures: int
     idle: timedelta
     max_age: timedelta
+    hash_method: str = DEFAULT_METHOD
 
 
-def hash_password(password: str) -> str:
-    return generate_password_hash(password)
+def hash_password(password: str, method: str = DEFAULT_METHOD) -> str:
+    return generate_password_hash(password, method=method)
+
+
+@lru_cache(maxsize=4)
+def _dummy_hash(method: str) -> str:
+    """Checked against when the name is unknown, so that both answers take as long."""
+    return hash_password("affectwatch-timing-equaliser", method)
 
 
 def password_problem(password: str) -> str | None:
@@ -71,24 +79,26 @@ def validate_account(values: dict[str, Any], new: bool) -> dict[str, Any]:
     return values
 
 
-def create_account(conn: q.Conn, username: str, password: str, role: str, display_name: str = "") -> int:
+def create_account(conn: q.Conn, username: str, password: str, role: str, display_name: str = "",
+                   method: str = DEFAULT_METHOD) -> int:
     validate_account({"username": username, "password": password, "role": role, "display_name": display_name},
                      new=True)
     try:
         with conn.transaction():
-            user_id = q.create_user(conn, username, hash_password(password), role, display_name.strip())
+            user_id = q.create_user(conn, username, hash_password(password, method), role, display_name.strip())
     except psycopg.errors.UniqueViolation as exc:
         raise FieldErrors({"username": f"{username!r} is taken"}) from exc
     log.info("created %s account %s (user %d)", role, username, user_id)
     return user_id
 
 
-def update_account(conn: q.Conn, user_id: int, values: dict[str, Any], acting_user_id: int) -> None:
+def update_account(conn: q.Conn, user_id: int, values: dict[str, Any], acting_user_id: int,
+                   method: str = DEFAULT_METHOD) -> None:
     """Change display name, role, active or password; sessions end when access changes."""
     validate_account(values, new=False)
     changes: dict[str, Any] = {k: values[k] for k in ("display_name", "role", "active") if k in values}
     if values.get("password"):
-        changes["password_hash"] = hash_password(str(values["password"]))
+        changes["password_hash"] = hash_password(str(values["password"]), method)
     with conn.transaction():
         before = _existing(conn, user_id)
         q.update_user(conn, user_id, changes)
@@ -149,7 +159,7 @@ def sign_in(conn: q.Conn, username: str, password: str, remote_addr: str, now: d
         log.warning("sign-in for %r from %s throttled for %d s", username[:64], remote_addr, wait)
         raise ThrottledError(f"Too many failed sign-ins. Try again in {wait} seconds.", wait)
     user = q.credentials(conn, username)
-    ok = check_password_hash(user["password_hash"] if user else _DUMMY_HASH, password)
+    ok = check_password_hash(user["password_hash"] if user else _dummy_hash(policy.hash_method), password)
     if user is None or not ok or not user["active"]:
         q.record_failure(conn, username, remote_addr, now)
         log.warning("failed sign-in for %r from %s", username[:64], remote_addr)

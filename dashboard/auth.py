@@ -58,7 +58,7 @@ def can(permission: str) -> bool:
 def policy() -> accounts.SignInPolicy:
     cfg = config()
     return accounts.SignInPolicy(cfg.login_max_failures, timedelta(minutes=cfg.session_idle_minutes),
-                                 timedelta(hours=cfg.session_max_hours))
+                                 timedelta(hours=cfg.session_max_hours), cfg.password_hash)
 
 
 def load_user() -> None:

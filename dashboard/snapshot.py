@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from affectwatch.exceptions import AffectWatchError
-from affectwatch.sources import redact, validate_source
+from affectwatch.sources import redact
 
 log = logging.getLogger(__name__)
 TIMEOUT_SECONDS = 10.0
@@ -34,11 +34,11 @@ class Shot:
 
 def take(source_text: str, camera_id: int | None, user_id: int) -> Shot:
     """One frame from the source, as a JPEG; never raises for a bad or unreachable source."""
-    from producer.capture import grab_frame
+    from producer.grab import grab_frame
 
     started = time.monotonic()
     try:
-        frame = grab_frame(validate_source(source_text), TIMEOUT_SECONDS)
+        frame = _decode(grab_frame(source_text, TIMEOUT_SECONDS))
     except AffectWatchError as exc:
         log.info("camera %s test by user %d failed: %s", camera_id, user_id, exc)
         return Shot(False, str(exc))
@@ -46,6 +46,13 @@ def take(source_text: str, camera_id: int | None, user_id: int) -> Shot:
     log.info("camera %s test by user %d: %s gave %dx%d in %.0f ms", camera_id, user_id, redact(source_text),
              frame.shape[1], frame.shape[0], took)
     return Shot(True, jpeg_base64=_jpeg(frame), width=frame.shape[1], height=frame.shape[0], took_ms=took)
+
+
+def _decode(jpeg: bytes) -> np.ndarray:
+    frame = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    if frame is None:
+        raise AffectWatchError("the source gave a frame that is not an image")
+    return frame
 
 
 def _jpeg(frame: np.ndarray) -> str:

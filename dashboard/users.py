@@ -11,7 +11,7 @@ from affectwatch.exceptions import AffectWatchError, NotFoundError
 from affectwatch.queries import users as q
 from dashboard import accounts, inputs
 from dashboard.auth import requires
-from dashboard.context import db
+from dashboard.context import config, db
 from dashboard.roles import ROLE_TITLES, ROLES
 
 bp = Blueprint("users", __name__, url_prefix="/users")
@@ -50,7 +50,8 @@ def create() -> ResponseReturnValue:
         return form_page({"role": "staff", "active": True})
     values = account_values(request.form, partial=False)
     try:
-        accounts.create_account(db(), values["username"], values["password"], values["role"], values["display_name"])
+        accounts.create_account(db(), values["username"], values["password"], values["role"], values["display_name"],
+                                config().password_hash)
     except AffectWatchError as exc:
         return form_page(values, str(exc), getattr(exc, "errors", None), 400)
     flash(f"Account {values['username']} created.", "success")
@@ -68,7 +69,7 @@ def edit(user_id: int) -> ResponseReturnValue:
     values = account_values(request.form, partial=True)
     values.pop("username", None)
     try:
-        accounts.update_account(db(), user_id, values, int(g.user["id"]))
+        accounts.update_account(db(), user_id, values, int(g.user["id"]), config().password_hash)
     except NotFoundError:
         raise
     except AffectWatchError as exc:

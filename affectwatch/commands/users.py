@@ -59,7 +59,8 @@ def create(args: argparse.Namespace, config: Config) -> int:
 
     role = args.role or "staff"
     with connect(config) as conn:
-        user_id = create_account(conn, args.username, read_password(args.password_file), role, args.name)
+        user_id = create_account(conn, args.username, read_password(args.password_file), role, args.name,
+                                 config.password_hash)
         conn.commit()
     print(f"created {role} account {args.username} (id {user_id})")
     return 0
@@ -89,7 +90,7 @@ def set_password(args: argparse.Namespace, config: Config) -> int:
         raise FieldErrors({"password": problem})
     with connect(config) as conn:
         user_id = _user_id(conn, args.username)
-        q.update_user(conn, user_id, {"password_hash": hash_password(password)})
+        q.update_user(conn, user_id, {"password_hash": hash_password(password, config.password_hash)})
         q.delete_user_sessions(conn, user_id)
         conn.commit()
     print(f"password of {args.username} changed; their sessions ended")

@@ -10,7 +10,7 @@ from affectwatch.queries import users as q
 from dashboard import accounts
 from dashboard.api import bp
 from dashboard.auth import requires
-from dashboard.context import db
+from dashboard.context import config, db
 from dashboard.jsonio import body
 from dashboard.users import MANAGE, account_values
 
@@ -33,7 +33,7 @@ def users_list() -> ResponseReturnValue:
 def users_create() -> ResponseReturnValue:
     values = account_values({"active": True, **body()}, partial=False)
     user_id = accounts.create_account(db(), values["username"], values["password"], values["role"],
-                                      values["display_name"])
+                                      values["display_name"], config().password_hash)
     return one(user_id), 201
 
 
@@ -48,7 +48,7 @@ def users_get(user_id: int) -> ResponseReturnValue:
 def users_update(user_id: int) -> ResponseReturnValue:
     values = account_values(body(), partial=True)
     values.pop("username", None)
-    accounts.update_account(db(), user_id, values, int(g.user["id"]))
+    accounts.update_account(db(), user_id, values, int(g.user["id"]), config().password_hash)
     return one(user_id)
 
 
