@@ -143,6 +143,8 @@ class Config:
     alert_baseline_days: float = setting(7.0, _positive(float), "days of history a resident's baseline is taken from")
     alert_baseline_margin: float = setting(0.2, _fraction, "share above the baseline a window needs to alert")
     alert_baseline_min_faces: int = setting(500, _positive(int), "faces a baseline needs before it is used")
+    alert_settle_seconds: float = setting(120.0, _non_negative(float),
+                                          "how far behind the newest face recovery is decided (late faces)")
     alert_stale_minutes: float = setting(60.0, _positive(float), "an open alert without faces this long resolves")
     camera_offline_minutes: float = setting(5.0, _positive(float),
                                             "minutes without frames after which a monitored camera alerts")

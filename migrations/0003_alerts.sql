@@ -9,7 +9,7 @@ ALTER TABLE resident_alert_thresholds
     ADD COLUMN baseline_margin  real CHECK (baseline_margin >= 0 AND baseline_margin < 1),
     ADD COLUMN offline_seconds  integer CHECK (offline_seconds BETWEEN 30 AND 604800);
 
--- Times are capture times (window_*, peak_at, low_since, recovered_at) or wall-clock times of a change
+-- Times are capture times (window_*, peak_at, recovered_at, decided_until: how far recovery was decided) or wall-clock times of a change
 -- (opened_at, acknowledged_at, resolved_at). An expression alert's window is the first window of its
 -- episode that met the rule; a camera-offline alert's window runs from the camera's last frame to detection.
 CREATE TABLE alerts (
@@ -28,8 +28,8 @@ CREATE TABLE alerts (
                            ('anger', 'contempt', 'disgust', 'fear', 'happy', 'neutral', 'sad', 'surprise')),
     peak_share           real CHECK (peak_share BETWEEN 0 AND 1),
     peak_at              timestamptz,
-    low_since            timestamptz,
     recovered_at         timestamptz,
+    decided_until        timestamptz,
     opened_at            timestamptz NOT NULL DEFAULT now(),
     acknowledged_at      timestamptz,
     acknowledged_by      text CHECK (length(acknowledged_by) <= 200),

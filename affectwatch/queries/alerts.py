@@ -27,6 +27,8 @@ KINDS = ("expression", "camera_offline")
 STATES = ("open", "acknowledged", "resolved")
 ACTIVE = ("open", "acknowledged")
 NOTIFIED_EVENTS = ("opened", "escalated", "acknowledged", "resolved")
+# The reason of an alert the engine took back: faces that arrived late show no window met the rule.
+WITHDRAWN = "withdrawn: with late faces known, no window met the rule"
 
 
 @dataclass(frozen=True)
@@ -48,8 +50,8 @@ class Alert:
     dominant_expression: str | None
     peak_share: float | None
     peak_at: datetime | None
-    low_since: datetime | None
     recovered_at: datetime | None
+    decided_until: datetime | None
     opened_at: datetime
     acknowledged_at: datetime | None
     acknowledged_by: str | None
@@ -128,7 +130,7 @@ class WindowRow:
 
 ALERT_COLUMNS = sql.SQL("""a.id, a.kind, a.state, a.resident_id, r.name AS resident_name, r.room AS resident_room,
     a.camera_id, c.name AS camera_name, a.window_start, a.window_end, a.n_faces, a.negative_share, a.threshold,
-    a.baseline_share, a.dominant_expression, a.peak_share, a.peak_at, a.low_since, a.recovered_at, a.opened_at,
+    a.baseline_share, a.dominant_expression, a.peak_share, a.peak_at, a.recovered_at, a.decided_until, a.opened_at,
     a.acknowledged_at, a.acknowledged_by, a.ack_share, a.resolved_at, a.resolve_reason, a.updated_at""")
 ALERT_FROM = sql.SQL("alerts a LEFT JOIN residents r ON r.id = a.resident_id LEFT JOIN cameras c ON c.id = a.camera_id")
 EVENT_COLUMNS = "id, alert_id, kind, at, user_id, actor, note, details"
@@ -410,9 +412,10 @@ def active_alerts(conn: Conn, kind: str) -> list[Alert]:
 def last_resolved_alert(conn: Conn, resident_id: int) -> Alert | None:
     """The resident's most recently closed expression alert: where a new episode may begin, its cool-down."""
     query = sql.SQL("SELECT {} FROM {} WHERE a.kind = 'expression' AND a.resident_id = %(r)s AND a.state = 'resolved'"
+                    " AND a.resolve_reason IS DISTINCT FROM %(withdrawn)s"
                     " ORDER BY coalesce(a.recovered_at, a.resolved_at) DESC, a.id DESC LIMIT 1"
                     ).format(ALERT_COLUMNS, ALERT_FROM)
-    return _alerts(conn).execute(query, {"r": resident_id}).fetchone()
+    return _alerts(conn).execute(query, {"r": resident_id, "withdrawn": WITHDRAWN}).fetchone()
 
 
 def _negative_score() -> str:
