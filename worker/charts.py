@@ -30,15 +30,20 @@ def training_curves(history: Sequence[dict[str, Any]], out: Path) -> None:
     plt.close(fig)
 
 
-def confusion_matrix(matrix: Sequence[Sequence[int]], labels: Sequence[str], title: str, out: Path) -> None:
+def confusion_matrix(
+    matrix: Sequence[Sequence[int]], labels: Sequence[str], title: str, out: Path,
+    true_labels: Sequence[str] | None = None,
+) -> None:
+    """Rows: true labels (labels, or true_labels when some true labels are not predictable); columns: labels."""
+    true_labels = labels if true_labels is None else true_labels
     m = np.asarray(matrix, dtype=float)
     rows = m / np.maximum(m.sum(1, keepdims=True), 1)
-    fig, ax = plt.subplots(figsize=(7, 6))
+    fig, ax = plt.subplots(figsize=(7, 6 * max(1.0, len(true_labels) / max(1, len(labels)))))
     ax.imshow(rows, cmap="Blues", vmin=0, vmax=1)
     ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
-    ax.set_yticks(range(len(labels)), labels)
+    ax.set_yticks(range(len(true_labels)), true_labels)
     ax.set(xlabel="predicted", ylabel="true", title=title)
-    for i in range(len(labels)):
+    for i in range(len(true_labels)):
         for j in range(len(labels)):
             colour = "white" if rows[i, j] > 0.5 else "black"
             ax.text(j, i, f"{rows[i, j]:.2f}\n{int(m[i, j])}", ha="center", va="center", fontsize=7, color=colour)

@@ -110,10 +110,14 @@ def evaluate_folder(
 
 
 def draw_confusion(result: dict[str, Any], out: Path) -> None:
+    """The scored faces' matrix, with a row below it for each label the model cannot output."""
     out.parent.mkdir(parents=True, exist_ok=True)
+    labels, outside = result["labels"], result["not_in_model"]
+    extra = [[outside[t]["predicted"].get(p, 0) for p in labels] for t in outside]
     name, data = Path(result["model"]).stem, Path(result["data"]).name
     title = f"{name} on {data}: accuracy {result['accuracy']:.3f}, n={result['n']}"
-    charts.confusion_matrix(result["confusion"], result["labels"], title, out)
+    rows = [*labels, *(f"{t} (not scored)" for t in outside)]
+    charts.confusion_matrix(result["confusion"] + extra, labels, title, out, rows)
 
 
 def _rate(value: float | None) -> str:

@@ -42,6 +42,7 @@ def train(args: argparse.Namespace, config: Config) -> int:
     from worker.training import train as run
 
     fields = {k: v for k, v in vars(args).items() if k in TrainSettings.__dataclass_fields__}
+    fields["threads"] = args.threads or config.torch_threads
     meta = run(TrainSettings(progress=not args.no_progress, **fields))
     print(json.dumps({"model": str(args.out), "labels": meta.labels, "temperature": meta.temperature,
                       "val_accuracy": meta.extra.get("val_accuracy")}))
@@ -61,7 +62,12 @@ def _evaluate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 
 def evaluate(args: argparse.Namespace, config: Config) -> int:
+    import torch
+
     from worker.evaluation import evaluate_folder, render_text
+
+    if config.torch_threads:
+        torch.set_num_threads(config.torch_threads)
 
     result = evaluate_folder(args.data, args.model, detect=args.detect, config=config, device=args.device,
                              confusion_png=args.confusion, progress=not args.no_progress)
