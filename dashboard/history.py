@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, render_template, request
 from flask.typing import ResponseReturnValue
 
+from affectwatch import audit
 from affectwatch.exceptions import FieldErrors
 from affectwatch.labels import LABELS
 from affectwatch.queries import dashboard as q
@@ -106,6 +107,14 @@ def csv_response(data: dict[str, Any]) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
+def audited_csv(resident_id: int, data: dict[str, Any]) -> Response:
+    """The CSV export, recorded in the audit log."""
+    response = csv_response(data)
+    what = f"CSV by {data['bucket']}, {data['from']:%Y-%m-%d %H:%M} to {data['to']:%Y-%m-%d %H:%M}"
+    audit.record(db(), audit.request_actor(), "export", resident_id, what)
+    return response
+
+
 @bp.route("/")
 @requires("history:view")
 def index() -> ResponseReturnValue:
@@ -120,10 +129,11 @@ def resident(resident_id: int) -> ResponseReturnValue:
     except FieldErrors as exc:
         person = residents.get_resident(db(), resident_id)
         return render_template("history/resident.html", data=None, resident=person, error=str(exc)), 400
+    audit.record(db(), audit.request_actor(), "view", resident_id, "history page")
     return render_template("history/resident.html", data=data, resident=data["resident"], error="")
 
 
 @bp.route("/<int:resident_id>.csv")
 @requires("history:export")
 def export(resident_id: int) -> ResponseReturnValue:
-    return csv_response(history(db(), resident_id, request.args))
+    return audited_csv(resident_id, history(db(), resident_id, request.args))

@@ -51,7 +51,8 @@ def _failed_row(job_id: str, job: Job | None) -> dict[str, Any]:
     if job is None:
         return {"id": job_id, "camera_id": None, "frames": 0, "reason": "the job has expired", "ended_at": None}
     args = job.args or ()
-    reason = (job.exc_info or "").strip()
+    result = job.latest_result()
+    reason = (result.exc_string or "").strip() if result is not None else ""
     return {"id": job_id, "camera_id": args[0] if args else None,
             "frames": len(args[1]) if len(args) > 1 and isinstance(args[1], list) else 0,
             "reason": reason.splitlines()[-1] if reason else "unknown", "traceback": reason,

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from dashboard.access import public_endpoints, view_permission
 from dashboard.roles import PERMISSIONS
 from tests.test_dashboard_support import *  # noqa: F403  (the fixtures)
-from tests.test_dashboard_support import csrf_token, sign_in
+from tests.test_dashboard_support import SignedInClients, csrf_token, sign_in
 
 MISSING_ID = "987654"
 PUBLIC = {"auth.login", "api.session_get", "api.session_post", "static", "vendor.asset"}
@@ -99,8 +99,8 @@ def test_anonymous_requests_are_refused_everywhere_but_sign_in(app: Flask) -> No
             assert status == 401, (endpoint, method, url, status)
 
 
-def test_each_role_reaches_only_what_it_may(app: Flask, clients: dict[str, FlaskClient]) -> None:
-    for role, client in clients.items():
+def test_each_role_reaches_only_what_it_may(app: Flask, clients: SignedInClients) -> None:
+    for role, client in clients.all().items():
         token = csrf_token(client)
         for endpoint, method, url in routes(app):
             if endpoint in PUBLIC:

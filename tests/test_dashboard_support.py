@@ -4,7 +4,6 @@ Flask test clients signed in as them (real Postgres, real Redis, real CSRF check
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -78,15 +77,26 @@ def sign_in(client: FlaskClient, username: str, password: str = PASSWORD) -> Any
     return client.post("/login", data={"username": username, "password": password, "csrf_token": csrf_token(client)})
 
 
-@pytest.fixture()
-def clients(app: Flask, accounts: dict[str, int]) -> Iterator[dict[str, FlaskClient]]:
-    """A signed-in test client per role."""
-    out = {}
-    for role in ROLES:
-        client = app.test_client()
+class SignedInClients(dict[str, FlaskClient]):
+    """A test client per role, signed in when first asked for."""
+
+    def __init__(self, app: Flask) -> None:
+        super().__init__()
+        self.app = app
+
+    def __missing__(self, role: str) -> FlaskClient:
+        client = self.app.test_client()
         assert sign_in(client, role).status_code == 302
-        out[role] = client
-    yield out
+        self[role] = client
+        return client
+
+    def all(self) -> dict[str, FlaskClient]:
+        return {role: self[role] for role in ROLES}
+
+
+@pytest.fixture()
+def clients(app: Flask, accounts: dict[str, int]) -> SignedInClients:
+    return SignedInClients(app)
 
 
 def form_token(html: str) -> str:
