@@ -27,8 +27,9 @@ trap stop EXIT INT TERM
 
 start producer affectwatch producer
 for i in $(seq "${AFFECTWATCH_WORKERS:-1}"); do start "worker-$i" affectwatch worker; done
-affectwatch --help | grep -q ' dashboard' && start dashboard affectwatch dashboard
-affectwatch --help | grep -q ' alerts' && start scheduler affectwatch alerts scheduler
+start dashboard affectwatch dashboard
+start alerts affectwatch alerts scheduler
+start history affectwatch history maintain
 
 say "dashboard: http://${AFFECTWATCH_DASHBOARD_HOST:-127.0.0.1}:${AFFECTWATCH_DASHBOARD_PORT:-8000}/  (create a user: affectwatch user create --admin)"
 say "watching expression events arrive (Ctrl-C stops everything)"

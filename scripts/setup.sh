@@ -64,7 +64,16 @@ ensure_redis() {
   echo "Redis does not answer; set AFFECTWATCH_REDIS_URL" >&2; return 1
 }
 
+ensure_dashboard_assets() {
+  [ -f "$ROOT/dashboard/package.json" ] || return 0
+  [ -f "$ROOT/dashboard/node_modules/.package-lock.json" ] && [ "$ROOT/dashboard/node_modules/.package-lock.json" -nt "$ROOT/dashboard/package-lock.json" ] && return 0
+  command -v npm >/dev/null || apt_install nodejs npm
+  say "installing the dashboard's chart library with npm"
+  npm ci --prefix "$ROOT/dashboard" --no-audit --no-fund --silent
+}
+
 ensure_python
+ensure_dashboard_assets
 ensure_postgres
 ensure_redis
 export PATH="$VENV/bin:$PATH"
