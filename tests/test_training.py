@@ -85,6 +85,14 @@ def test_resume_continues_an_interrupted_run_exactly(data: Path, tmp_path: Path)
     assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
 
 
+def test_resume_refuses_a_checkpoint_of_another_schedule(data: Path, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "m.safetensors"
+    Trainer(TrainSettings(data=data, out=out, epochs=3, batch_size=8, progress=False)).save_checkpoint()
+    assert cli.main(train_args(data, out, 2)) == 2
+    assert "resume with the same command, or delete it" in capsys.readouterr().err
+
+
 def test_train_refuses_a_folder_that_maps_to_no_label(data: Path, tmp_path: Path,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     faceset.write_split(tmp_path, "val")

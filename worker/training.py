@@ -172,6 +172,9 @@ class Trainer:
         ck = torch.load(self.checkpoint, weights_only=True)
         if ck["labels"] != self.labels:
             raise ModelError(f"checkpoint {self.checkpoint} has labels {ck['labels']}, data has {self.labels}")
+        if ck["sched"].get("total_steps") != self.sched.total_steps:
+            raise ModelError(f"checkpoint {self.checkpoint} was made with another --epochs, --batch-size or data"
+                             " (its learning-rate schedule differs): resume with the same command, or delete it")
         self.net.load_state_dict(ck["net"])
         self.opt.load_state_dict(ck["opt"])
         self.sched.load_state_dict(ck["sched"])
