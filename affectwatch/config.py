@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from affectwatch.exceptions import AffectWatchError, ConfigError
 
 PREFIX = "AFFECTWATCH_"
+SHIPPED_MODEL = Path()  # the empty path: the model shipped in worker/weights
 T = TypeVar("T")
 
 
@@ -67,6 +68,13 @@ def _seconds_list(raw: str) -> tuple[int, ...]:
     return values
 
 
+def _snapshot_hours(raw: str) -> int:
+    value = int(raw)
+    if not 0 <= value <= 72:
+        raise ValueError("must lie between 0 (no snapshots) and 72 hours")
+    return value
+
+
 def _urls(raw: str) -> tuple[str, ...]:
     urls = tuple(x.strip() for x in raw.split(",") if x.strip())
     bad = [u for u in urls if not u.startswith(("http://", "https://"))]
@@ -95,7 +103,8 @@ class Config:
     """The whole configuration. Build it once per process with Config.from_env()."""
 
     database_url: str = setting("postgresql://postgres@127.0.0.1:5432/affectwatch", doc="Postgres URL", secret=True)
-    redis_url: str = setting("redis://127.0.0.1:6379/0", doc="Redis URL (rediss:// for TLS; a password in the URL)", secret=True)
+    redis_url: str = setting("redis://127.0.0.1:6379/0", doc="Redis URL (rediss:// for TLS; a password in the URL)",
+                             secret=True)
     queue: str = setting("frames", doc="RQ queue the producer fills and workers drain")
     queue_max: int = setting(200, _positive(int), "jobs waiting above which the producer drops frames")
     frame_ttl: int = setting(60, _positive(int), "seconds a queued job may wait before it expires")
@@ -107,13 +116,16 @@ class Config:
     camera_max_backoff: float = setting(60.0, _positive(float), "longest wait between reconnects of a failing camera")
     loop_files: bool = setting(True, _bool, "play video files and image folders in a loop")
     min_face_size: int = setting(40, _positive(int), "MTCNN minimum face size in pixels (of the scaled frame)")
-    detect_max_side: int = setting(960, _non_negative(int), "frames are scaled so their longer side is at most this before detection (0: never)")
+    detect_max_side: int = setting(960, _non_negative(int),
+                                   "frames are scaled so their longer side is at most this before detection (0: never)")
     face_threshold: float = setting(0.9, _fraction, "MTCNN probability below which a detection is discarded")
-    model: Path = setting(Path(""), Path, "expression model weights (.safetensors; empty: the shipped model)")
+    model: Path = setting(SHIPPED_MODEL, Path, "expression model weights (.safetensors; empty: the shipped model)")
     device: str = setting("auto", str, "torch device for workers: auto, cpu, cuda, cuda:N")
     torch_threads: int = setting(0, _non_negative(int), "torch CPU threads per worker (0: torch's default)")
     job_timeout: int = setting(120, _positive(int), "seconds a worker may spend on one job")
     job_retries: int = setting(3, _non_negative(int), "times a failed job is retried")
+    worker_maintenance_seconds: int = setting(60, _positive(int),
+                                              "seconds between RQ maintenance runs (requeue killed workers' jobs)")
     negative_labels: frozenset[str] = setting(
         frozenset({"anger", "contempt", "disgust", "fear", "sad"}), _labels, "labels counted as negative"
     )
@@ -145,6 +157,8 @@ class Config:
     alert_baseline_min_faces: int = setting(500, _positive(int), "faces a baseline needs before it is used")
     alert_settle_seconds: float = setting(120.0, _non_negative(float),
                                           "how far behind the newest face recovery is decided (late faces)")
+    alert_snapshot_hours: int = setting(0, _snapshot_hours,
+                                        "hours an alert's face-crop snapshot is kept (0: none taken; 72 at most)")
     alert_stale_minutes: float = setting(60.0, _positive(float), "an open alert without faces this long resolves")
     camera_offline_minutes: float = setting(5.0, _positive(float),
                                             "minutes without frames after which a monitored camera alerts")

@@ -11,6 +11,7 @@ from psycopg.rows import dict_row
 from affectwatch.config import Config
 from affectwatch.exceptions import DatabaseUnavailable
 
+
 def connect(config: Config, autocommit: bool = False) -> psycopg.Connection[dict[str, object]]:
     try:
         return psycopg.connect(config.database_url, autocommit=autocommit, row_factory=dict_row,

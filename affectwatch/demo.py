@@ -20,8 +20,9 @@ def photographs() -> list[Frame]:
     import matplotlib.cbook
     from skimage import data
 
-    hopper = cv2.imread(str(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)))
-    return [np.ascontiguousarray(data.astronaut()), np.ascontiguousarray(hopper[:, :, ::-1])]
+    hopper = np.asarray(cv2.imread(str(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))))
+    astronaut: Frame = data.astronaut()  # type: ignore[no-untyped-call]
+    return [np.ascontiguousarray(astronaut), np.ascontiguousarray(hopper[:, :, ::-1])]
 
 
 def compose(photos: list[Frame], step: int, size: tuple[int, int] = (640, 480)) -> Frame:
@@ -40,7 +41,7 @@ def compose(photos: list[Frame], step: int, size: tuple[int, int] = (640, 480)) 
 def write_demo_video(path: Path, seconds: float = 10.0, fps: float = 10.0) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     photos = photographs()
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (640, 480))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (640, 480))
     if not writer.isOpened():
         raise OSError(f"OpenCV cannot write {path}")
     for step in range(int(seconds * fps)):

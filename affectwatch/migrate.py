@@ -96,7 +96,7 @@ def _check_or_apply(conn: psycopg.Connection[dict[str, object]], m: Migration, h
         return
     try:
         with conn.transaction():
-            conn.execute(m.path.read_text())  # type: ignore[arg-type]
+            conn.execute(m.path.read_text())
             conn.execute("INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
                          (m.version, m.name, m.checksum))
     except psycopg.Error as exc:

@@ -20,8 +20,10 @@ def test_values_are_parsed_and_typed() -> None:
     assert c.negative_labels == frozenset({"sad", "fear"})
 
 
-@pytest.mark.parametrize(("var", "value"), [("AFFECTWATCH_QUEUE_MAX", "many"), ("AFFECTWATCH_QUEUE_MAX", "0"),
-                                            ("AFFECTWATCH_FACE_THRESHOLD", "1.5"), ("AFFECTWATCH_LOOP_FILES", "perhaps"),
+@pytest.mark.parametrize(("var", "value"), [("AFFECTWATCH_QUEUE_MAX", "many"),
+                                            ("AFFECTWATCH_QUEUE_MAX", "0"),
+                                            ("AFFECTWATCH_FACE_THRESHOLD", "1.5"),
+                                            ("AFFECTWATCH_LOOP_FILES", "perhaps"),
                                             ("AFFECTWATCH_NEGATIVE_LABELS", "grumpy")])
 def test_malformed_value_names_the_variable(var: str, value: str) -> None:
     with pytest.raises(ConfigError, match=var):

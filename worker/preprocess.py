@@ -64,7 +64,7 @@ def resize_for_detection(rgb: Image, max_side: int) -> tuple[Image, float]:
     if scale == 1.0:
         return rgb, 1.0
     size = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
-    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), scale
+    return np.asarray(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), dtype=np.uint8), scale
 
 
 def crop_face(image: Image, box: Box, margin: float) -> Image:
@@ -72,8 +72,8 @@ def crop_face(image: Image, box: Box, margin: float) -> Image:
     x1, y1, x2, y2 = box
     side = max(x2 - x1, y2 - y1) * (1.0 + margin)
     cx, cy = (x1 + x2) / 2.0, (y1 + y2) / 2.0
-    left, top = int(round(cx - side / 2)), int(round(cy - side / 2))
-    size = max(1, int(round(side)))
+    left, top = round(cx - side / 2), round(cy - side / 2)
+    size = max(1, round(side))
     h, w = image.shape[:2]
     pad = max(0, -left, -top, left + size - w, top + size - h)
     if pad:
@@ -89,7 +89,7 @@ def to_grey(image: Image) -> Image:
         return image
     if image.shape[2] == 1:
         return image[:, :, 0]
-    return cv2.cvtColor(np.ascontiguousarray(image[:, :, :3]), cv2.COLOR_RGB2GRAY)
+    return np.asarray(cv2.cvtColor(np.ascontiguousarray(image[:, :, :3]), cv2.COLOR_RGB2GRAY), dtype=np.uint8)
 
 
 def face_input(crop: Image, size: int) -> npt.NDArray[np.float32]:

@@ -1,4 +1,4 @@
-"""`affectwatch health producer|worker|dashboard`: exit 0 when the process on this host is alive (container health checks)."""
+"""`affectwatch health producer|worker|dashboard`: exit 0 when that process on this host is alive."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def worker_alive(config: Config) -> tuple[bool, str]:
 def dashboard_alive(config: Config) -> tuple[bool, str]:
     url = f"http://127.0.0.1:{config.dashboard_port}/login"
     try:
-        with urllib.request.urlopen(url, timeout=5) as reply:  # noqa: S310 (a fixed loopback URL)
+        with urllib.request.urlopen(url, timeout=5) as reply:  # a fixed loopback URL
             return reply.status == 200, f"{url} answered {reply.status}"
     except OSError as exc:
         return False, f"{url}: {exc}"

@@ -49,7 +49,8 @@ class ExpressionClassifier(InferenceModel[Sequence[Image], list[Expression]]):
     def logits(self, batch: torch.Tensor) -> torch.Tensor:
         assert self.net is not None
         with torch.inference_mode():
-            return self.net(batch.to(self.device)).float().cpu()
+            out: torch.Tensor = self.net(batch.to(self.device)).float().cpu()
+            return out
 
     def _predict(self, inputs: Sequence[Image]) -> list[Expression]:
         if not inputs:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -29,7 +30,7 @@ class FaceDetector(InferenceModel[Image, list[Face]]):
     def __init__(self, settings: DetectorSettings = DetectorSettings(), device: str = "cpu") -> None:
         super().__init__(device)
         self.settings = settings
-        self.mtcnn: object | None = None
+        self.mtcnn: Any = None
 
     def _load(self) -> None:
         from facenet_pytorch import MTCNN
@@ -46,7 +47,7 @@ class FaceDetector(InferenceModel[Image, list[Face]]):
         small, scale = resize_for_detection(inputs, self.settings.max_side)
         if min(small.shape[:2]) < self.settings.min_face_size:
             return []  # MTCNN's image pyramid is empty below its minimum face size
-        boxes, probs = self.mtcnn.detect(small)  # type: ignore[attr-defined]
+        boxes, probs = self.mtcnn.detect(small)
         if boxes is None:
             return []
         return [

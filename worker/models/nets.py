@@ -14,6 +14,9 @@ from affectwatch.exceptions import ModelError
 class Normalise(nn.Module):
     """Fixed mean and standard deviation, kept in the network so preprocessing stays pure."""
 
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(self, mean: float, std: float) -> None:
         super().__init__()
         self.register_buffer("mean", torch.tensor(mean))
@@ -57,7 +60,8 @@ class FaceNet(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(self.normalise(x)))
+        out: torch.Tensor = self.head(self.features(self.normalise(x)))
+        return out
 
 
 class GreyResNet18(nn.Module):
@@ -69,7 +73,8 @@ class GreyResNet18(nn.Module):
         self.body = resnet18(weights=None, num_classes=num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(self.normalise(x).expand(-1, 3, -1, -1))
+        out: torch.Tensor = self.body(self.normalise(x).expand(-1, 3, -1, -1))
+        return out
 
 
 ARCHITECTURES: dict[str, Callable[[int, float, float], nn.Module]] = {
