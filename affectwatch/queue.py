@@ -21,9 +21,10 @@ from affectwatch.config import Config
 from affectwatch.exceptions import FrameError
 
 PROCESS_FRAMES = "worker.jobs.process_frames"
+DELIVER_ALERT = "affectwatch.alerts.delivery.deliver"  # on the alert queue (config.alert_queue)
 
 # The only functions a worker will run; any other job is failed unrun, its function never imported.
-JOB_FUNCTIONS: frozenset[str] = frozenset({PROCESS_FRAMES})
+JOB_FUNCTIONS: frozenset[str] = frozenset({PROCESS_FRAMES, DELIVER_ALERT})
 
 
 @dataclass(frozen=True)

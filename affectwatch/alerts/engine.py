@@ -169,11 +169,12 @@ def _update(conn: Conn, ctx: Context, alert: q.Alert, ep: Episode, moved: bool) 
     ep.alert_id = alert.id
     values = _progress(ep)
     changes: list[Change] = []
-    if moved and ep.opened.end != alert.window_end:
+    if moved:  # decided again with late faces: the opening window, or what it holds, may differ
         values.update(_opening(conn, ctx, ep))
-        changes.append(Change(alert.id, "moved"))
-        log.info("resident %s: alert %s re-decided with late faces: opens at the window ending %s",
-                 ctx.resident_id, alert.id, ep.opened.end.isoformat())
+        if ep.opened.end != alert.window_end:
+            changes.append(Change(alert.id, "moved"))
+            log.info("resident %s: alert %s re-decided with late faces: opens at the window ending %s",
+                     ctx.resident_id, alert.id, ep.opened.end.isoformat())
     if ep.escalations:
         values.update(state="open", acknowledged_at=None, acknowledged_by=None, ack_share=None)
     q.update_alert(conn, alert.id, values)

@@ -330,7 +330,8 @@ def deliveries_to_enqueue(conn: Conn, stale: timedelta, limit: int = 500) -> lis
     """Unfinished deliveries never put on the queue, or put there longer ago than `stale` (their job was lost)."""
     rows = conn.cursor(row_factory=dict_row).execute(
         "SELECT id FROM alert_deliveries WHERE state IN ('pending', 'retrying')"
-        " AND (enqueued_at IS NULL OR enqueued_at < now() - %s) ORDER BY id LIMIT %s", (stale, limit)).fetchall()
+        " AND (enqueued_at IS NULL OR enqueued_at < now() - %s) ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+        (stale, limit)).fetchall()
     return [int(r["id"]) for r in rows]
 
 
@@ -438,7 +439,7 @@ WITH f AS (
     FROM f
     WINDOW win AS (ORDER BY captured_at RANGE BETWEEN %(window)s PRECEDING AND CURRENT ROW)
 )
-SELECT DISTINCT captured_at AS end, n, negative FROM w WHERE captured_at >= %(start)s ORDER BY captured_at
+SELECT captured_at AS end, n, negative FROM w WHERE captured_at >= %(start)s ORDER BY captured_at
 """
 
 
@@ -452,7 +453,8 @@ def windows(conn: Conn, resident_id: int, start: datetime, window: timedelta, sc
     """One window per distinct capture time in [start, until] of the resident's faces, oldest first."""
     params = {**score, "resident": resident_id, "start": start, "window": window, "until": until}
     rows = conn.cursor(row_factory=dict_row).execute(WINDOWS, params).fetchall()
-    return [WindowRow(r["end"], int(r["n"]), float(r["negative"])) for r in rows]
+    unique = [r for i, r in enumerate(rows) if i == 0 or r["end"] != rows[i - 1]["end"]]  # faces of one frame
+    return [WindowRow(r["end"], int(r["n"]), float(r["negative"])) for r in unique]
 
 
 WINDOW_DETAIL = f"""
