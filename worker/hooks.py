@@ -23,6 +23,7 @@ from typing import Any
 
 import psycopg
 
+from affectwatch.alerts.engine import on_faces
 from affectwatch.config import Config
 from affectwatch.queries.frames import FaceRow
 
@@ -30,6 +31,6 @@ from affectwatch.queries.frames import FaceRow
 def after_faces_committed(conn: psycopg.Connection[Any], config: Config, faces: Sequence[FaceRow]) -> None:
     """Called once per job with the faces it inserted (possibly none), inside their transaction.
 
-    Nothing to do yet: the alerts engine (sustained negative expressions) will hook in here.
+    The alert rule is evaluated for the residents of these faces (affectwatch.alerts.engine).
     """
-    return None
+    on_faces(conn, config, faces)
