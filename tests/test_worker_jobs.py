@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import io
 import logging
+import time
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ from tests.test_worker_support import (  # noqa: F401  (fixtures)
     work,
 )
 from worker import hooks, jobs
+from worker.jobs import split_expired
 from worker.pipeline import Pipeline
 
 
@@ -158,17 +160,25 @@ def test_a_frame_that_waited_past_its_ttl_is_recorded_expired_not_analysed(
         config: Config, redis_conn: redis.Redis, pipeline: Pipeline, astronaut: np.ndarray,
         camera: tuple[int, int | None]) -> None:
     camera_id, _ = camera
-    stale = payload(camera_id, jpeg(astronaut_frame(astronaut)), waited=timedelta(seconds=config.frame_ttl + 5))
-    fresh = payload(camera_id, jpeg(astronaut_frame(astronaut)))
-    job = enqueue(config, redis_conn, camera_id, [stale, fresh])
+    stale = payload(camera_id, jpeg(astronaut_frame(astronaut)))
+    job = enqueue(config, redis_conn, camera_id, [stale])
+    time.sleep(1.2)  # in the queue longer than the TTL below
+    jobs.install(pipeline.with_config(replace(pipeline.config, frame_ttl=1)))
     work(config, redis_conn)
 
     assert returned(job)["expired"] == 1
     frame_rows, face_rows = rows(config, camera_id)
-    status = {f["frame_id"]: (f["status"], f["n_faces"], f["detect_ms"]) for f in frame_rows}
-    assert status[stale.frame_id] == ("expired", 0, None)
-    assert status[fresh.frame_id][:2] == ("processed", 1)
-    assert [f["frame_id"] for f in face_rows] == [fresh.frame_id]
+    assert [(f["frame_id"], f["status"], f["n_faces"], f["detect_ms"]) for f in frame_rows] == [
+        (stale.frame_id, "expired", 0, None)]
+    assert face_rows == []
+
+
+def test_expiry_counts_the_wait_since_the_latest_enqueueing() -> None:
+    now = datetime.now(UTC)
+    old = payload(1, b"x", waited=timedelta(seconds=100))
+    new = payload(1, b"x", waited=timedelta(seconds=10))
+    assert split_expired([old, new], 60, now) == ([new], [old])
+    assert split_expired([old, new], 60, now, requeued_at=now - timedelta(seconds=5)) == ([old, new], [])
 
 
 def test_a_job_for_a_removed_camera_fails_with_the_reason_and_is_not_retried(

@@ -76,7 +76,8 @@ def worker_env(config: Config, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AFFECTWATCH_")}
     env.update(AFFECTWATCH_DATABASE_URL=config.database_url, AFFECTWATCH_REDIS_URL=config.redis_url,
                AFFECTWATCH_QUEUE=config.queue, AFFECTWATCH_MODEL=str(config.model), AFFECTWATCH_TORCH_THREADS="1",
-               AFFECTWATCH_DEVICE="cpu", AFFECTWATCH_JOB_TIMEOUT=str(config.job_timeout), **extra)
+               AFFECTWATCH_DEVICE="cpu", AFFECTWATCH_JOB_TIMEOUT=str(config.job_timeout),
+               AFFECTWATCH_FRAME_TTL=str(config.frame_ttl), **extra)
     return env
 
 
@@ -134,11 +135,12 @@ def payload(camera_id: int, data: bytes, captured_at: datetime | None = None,
 
 
 def enqueue(config: Config, conn: redis.Redis, camera_id: int, frames: Sequence[FramePayload | dict[str, object]],
-            retries: int = 2, timeout: int | None = None) -> Job:
+            retries: int = 2, timeout: int | None = None, retry_interval: int = 0) -> Job:
     """A job as the producer enqueues it: JSON, with retries, a TTL and the job timeout."""
     raw = [f.to_json() if isinstance(f, FramePayload) else f for f in frames]
+    retry = Retry(max=retries, interval=retry_interval) if retries else None
     return frame_queue(config, conn).enqueue_call(
-        PROCESS_FRAMES, args=(camera_id, raw), ttl=config.frame_ttl, retry=Retry(max=retries) if retries else None,
+        PROCESS_FRAMES, args=(camera_id, raw), ttl=config.frame_ttl, retry=retry,
         timeout=timeout or config.job_timeout, result_ttl=600, failure_ttl=3600)
 
 

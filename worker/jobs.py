@@ -9,8 +9,9 @@ What happens to each kind of frame and job (docs/worker.md has the same list):
   camera's frame) is rejected: a WARNING log line with camera, job and frame ids and the reason, and
   an entry in the job's result. The job's other frames are processed and the job succeeds: retrying
   would not make bad bytes good, and failing would throw away the good frames' work;
-- a frame that waited longer than frame_ttl since it was enqueued is written with status 'expired'
-  and not analysed;
+- a frame that waited in the queue longer than frame_ttl is written with status 'expired' and not
+  analysed. The wait counts from the job's latest enqueueing: a job requeued by a retry (Postgres
+  was down, a worker was killed) starts a fresh wait, so its frames are analysed, late, not expired;
 - a job for a camera that no longer exists fails at once and is not retried (the failed-job registry
   keeps the reason); its frames are not written;
 - when Postgres is unreachable or the write fails, the transaction rolls back and the job fails;
@@ -30,6 +31,7 @@ from typing import Any, NoReturn
 import psycopg
 from rq import get_current_job
 
+from affectwatch import snapshots
 from affectwatch.config import Config
 from affectwatch.db import connect, transaction
 from affectwatch.exceptions import FrameError, NotFoundError, WorkerError
@@ -65,6 +67,7 @@ class JobInfo:
     camera_id: int
     job_id: str | None
     worker: str | None
+    enqueued_at: datetime | None = None  # RQ's: reset when a retry requeues the job
 
     def __str__(self) -> str:
         return f"camera {self.camera_id} job {self.job_id or '-'}"
@@ -76,7 +79,7 @@ def process_frames(camera_id: int, frames: list[dict[str, Any]]) -> dict[str, An
     info = _job_info(int(camera_id))
     payloads, rejected = parse_payloads(frames, info.camera_id)
     _check_camera(pipeline.config, info, len(frames))
-    fresh, expired = split_expired(payloads, pipeline.config.frame_ttl, datetime.now(UTC))
+    fresh, expired = split_expired(payloads, pipeline.config.frame_ttl, datetime.now(UTC), info.enqueued_at)
     analysis = pipeline.analyse(fresh)
     analysis.rejected[:0] = rejected
     for bad in analysis.rejected:
@@ -88,7 +91,12 @@ def process_frames(camera_id: int, frames: list[dict[str, Any]]) -> dict[str, An
 
 def _job_info(camera_id: int) -> JobInfo:
     job = get_current_job()
-    return JobInfo(camera_id, job.id if job else None, job.worker_name if job else None)
+    if job is None:
+        return JobInfo(camera_id, None, None)
+    queued = job.enqueued_at
+    if queued is not None and queued.tzinfo is None:
+        queued = queued.replace(tzinfo=UTC)
+    return JobInfo(camera_id, job.id, job.worker_name, queued)
 
 
 def parse_payloads(frames: Any, camera_id: int) -> tuple[list[FramePayload], list[Rejected]]:
@@ -113,12 +121,13 @@ def _payload(raw: Any, camera_id: int) -> FramePayload:
     return payload
 
 
-def split_expired(payloads: Sequence[FramePayload], ttl: int, now: datetime) -> tuple[list[FramePayload],
-                                                                                      list[FramePayload]]:
-    """(fresh, expired): a frame expires when it waited in the queue longer than ttl seconds."""
+def split_expired(payloads: Sequence[FramePayload], ttl: int, now: datetime,
+                  requeued_at: datetime | None = None) -> tuple[list[FramePayload], list[FramePayload]]:
+    """(fresh, expired): a frame expires when it waited in the queue longer than ttl seconds, counted from
+    its enqueueing or, when later, the job's latest (re)enqueueing."""
     limit = timedelta(seconds=ttl)
-    fresh = [p for p in payloads if now - p.enqueued_at <= limit]
-    return fresh, [p for p in payloads if now - p.enqueued_at > limit]
+    waited = [(p, now - max(p.enqueued_at, requeued_at or p.enqueued_at)) for p in payloads]
+    return [p for p, w in waited if w <= limit], [p for p, w in waited if w > limit]
 
 
 def _check_camera(config: Config, info: JobInfo, n_frames: int) -> None:
@@ -154,6 +163,7 @@ def store(pipeline: Pipeline, info: JobInfo, expired: Sequence[FramePayload], an
         insert_frames(conn, frames)
         inserted = insert_faces(conn, faces)
         hooks.after_faces_committed(conn, config, inserted)
+        snapshots.take(conn, config, inserted, {f.payload.frame_id: f.payload.jpeg for f in analysis.frames})
     return inserted
 
 

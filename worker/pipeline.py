@@ -14,16 +14,17 @@ import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 from PIL import Image as PILImage
 
 from affectwatch.config import Config
-from affectwatch.exceptions import ConfigError, FrameError
+from affectwatch.exceptions import ConfigError, FrameError, ModelError
 from affectwatch.queue import FramePayload
-from worker.evaluation import resolve_model
 from worker.models.classifier import Expression, ExpressionClassifier
 from worker.models.detector import DetectorSettings, Face, FaceDetector
+from worker.models.modelfile import DEFAULT_MODEL
 from worker.preprocess import MAX_PIXELS, Image, crop_face, decode_jpeg, to_rgb
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,19 @@ def resolve_device(requested: str) -> str:
     raise ConfigError(f"device {requested!r} is not one of auto, cpu, cuda, cuda:N")
 
 
+def model_weights(config: Config) -> Path:
+    """AFFECTWATCH_MODEL, else the shipped model; a missing file is an error, never random weights.
+
+    (worker.evaluation.resolve_model does the same for `affectwatch evaluate`, but importing it would
+    load matplotlib into every worker.)
+    """
+    path = config.model if config.model != Path("") else DEFAULT_MODEL
+    if not path.exists():
+        hint = " (the shipped model is missing; set AFFECTWATCH_MODEL)" if path == DEFAULT_MODEL else ""
+        raise ModelError(f"no model weights at {path}{hint}")
+    return path
+
+
 def frame_size(data: bytes) -> tuple[int, int]:
     """(width, height) from the image header alone, so an absurd frame is refused before it is decoded."""
     if not data:
@@ -116,7 +130,7 @@ class Pipeline:
             torch.set_num_threads(config.torch_threads)
         dev = resolve_device(device or config.device)
         settings = DetectorSettings(config.min_face_size, config.detect_max_side, config.face_threshold)
-        pipeline = cls(config, FaceDetector(settings, dev), ExpressionClassifier(resolve_model(None, config), dev))
+        pipeline = cls(config, FaceDetector(settings, dev), ExpressionClassifier(model_weights(config), dev))
         pipeline.detector.load()
         pipeline.classifier.load()
         log.info("pipeline ready on %s: model %s (%s), %d torch threads", dev, pipeline.model_name,

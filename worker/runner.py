@@ -7,6 +7,10 @@
 - Nothing from Redis is unpickled: jobs are read with rq's JSONSerializer, and AllowlistedJob runs
   only the functions in affectwatch.queue.JOB_FUNCTIONS: any other job fails, unrun, with the
   reason, its function never imported. Callbacks and webhooks a job may name are never run or sent.
+- Retries the producer asks for (rq.Retry with intervals) are scheduled jobs: every worker runs
+  rq's scheduler as a thread (SchedulerThread), which moves due jobs back to the queue each second;
+  one worker at a time holds the scheduler lock. rq would fork the scheduler into a process of its
+  own: a fork of a process that ran torch, and one that outlives a killed worker.
 - A worker killed mid-job leaves its job in the queue's StartedJobRegistry; once the job's
   heartbeat (its timeout + 60 s) has lapsed, the maintenance of any worker on the queue requeues
   it while it has retries left, else moves it to the failed-job registry.
@@ -15,11 +19,13 @@
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 import redis
 from rq import SimpleWorker
 from rq.job import Job
+from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
 from rq.utils import import_attribute
 
@@ -72,9 +78,46 @@ class FrameWorker(SimpleWorker):
     job_class = AllowlistedJob
 
 
+class SchedulerThread(threading.Thread):
+    """rq's scheduler in a daemon thread of the worker: due scheduled jobs (retries) back to the queue."""
+
+    def __init__(self, worker: FrameWorker, interval: int = 1) -> None:
+        super().__init__(name="rq-scheduler", daemon=True)
+        self.scheduler = RQScheduler(worker.queues, connection=worker.connection, serializer=worker.serializer,
+                                     interval=interval, logging_level=logging.getLogger().getEffectiveLevel())
+        self.stopping = threading.Event()
+
+    def tick(self) -> None:
+        """Take or refresh the scheduler lock; if ours, enqueue the jobs that are due."""
+        try:
+            if self.scheduler.acquire_locks():  # type: ignore[no-untyped-call]
+                self.scheduler.enqueue_scheduled_jobs()  # type: ignore[no-untyped-call]
+        except redis.RedisError as exc:
+            log.warning("scheduler: Redis error, retrying in %d s: %s", self.scheduler.interval, exc)
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            self.tick()
+            self.stopping.wait(self.scheduler.interval)
+        self.release()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.is_alive():
+            self.join(5)
+        else:
+            self.release()
+
+    def release(self) -> None:
+        try:
+            self.scheduler.release_locks()  # type: ignore[no-untyped-call]
+        except redis.RedisError as exc:
+            log.warning("scheduler: could not release its lock (it expires by itself): %s", exc)
+
+
 def build_worker(config: Config, connection: redis.Redis, name: str | None = None) -> FrameWorker:
     return FrameWorker([config.queue], name=name, connection=connection, serializer=JSONSerializer,
-                       job_class=AllowlistedJob)
+                       job_class=AllowlistedJob, maintenance_interval=config.worker_maintenance_seconds)
 
 
 def run(config: Config, device: str | None = None, burst: bool = False, name: str | None = None) -> bool:
@@ -82,9 +125,15 @@ def run(config: Config, device: str | None = None, burst: bool = False, name: st
     jobs.install(Pipeline.load(config, device))
     connection = redis_connection(config)
     worker = build_worker(config, connection, name)
+    scheduler = SchedulerThread(worker)
     log.info("worker %s on queue %s%s", worker.name, config.queue, " (burst)" if burst else "")
+    if burst:
+        scheduler.tick()  # what is due now; a burst worker does not wait for later retries
+    else:
+        scheduler.start()
     try:
         return worker.work(burst=burst, logging_level=config.log_level.upper())
     finally:
+        scheduler.stop()
         jobs.install(None)
         connection.close()

@@ -1,0 +1,90 @@
+# ruff: noqa: F811  (fixtures imported from tests.test_worker_support)
+"""`affectwatch worker` as a process: killed mid-job, its job is retried by another worker and written once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import redis
+from rq.job import Job, JobStatus
+
+from affectwatch.config import Config
+from affectwatch.db import connect
+from affectwatch.queries.frames import faces_of_camera, frames_of_camera
+from affectwatch.queue import frame_queue
+from tests.test_worker_support import (  # noqa: F401  (fixtures)
+    add_test_camera,
+    astronaut_frame,
+    enqueue,
+    jpeg,
+    model_path,
+    payload,
+    start_worker,
+    worker_config,
+)
+
+
+def wait_for(what: str, check: Callable[[], bool], seconds: float,
+             proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"worker exited ({proc.returncode}) before {what}:\n{output(proc)}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {what} within {seconds} s")
+        time.sleep(0.1)
+
+
+def output(proc: subprocess.Popen[bytes]) -> str:
+    assert proc.stdout is not None
+    return proc.stdout.read().decode(errors="replace")[-4000:]
+
+
+def stop(proc: subprocess.Popen[bytes]) -> str:
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(60)
+    return output(proc)
+
+
+def counts(config: Config, camera_id: int) -> tuple[int, int]:
+    with connect(config) as conn:
+        return len(frames_of_camera(conn, camera_id)), len(faces_of_camera(conn, camera_id))
+
+
+def test_a_worker_killed_mid_job_loses_nothing_and_the_retry_writes_once(
+        config: Config, redis_conn: redis.Redis, model_path: Path, astronaut: np.ndarray, face_video: Path) -> None:
+    # A long TTL: RQ discards a queued or scheduled job after its ttl, and workers start slowly on a busy machine.
+    cfg = replace(worker_config(config, model_path), job_timeout=30, frame_ttl=600)
+    camera_id, _ = add_test_camera(cfg, face_video)
+    big = np.zeros((720, 1280, 3), np.uint8)
+    big[120:600, 320:960] = astronaut_frame(astronaut)
+    frames = [payload(camera_id, jpeg(big)) for _ in range(12)]
+    job = enqueue(cfg, redis_conn, camera_id, frames, retries=2, retry_interval=1)
+
+    first = start_worker(cfg)
+    wait_for("job start", lambda: job.get_status() == JobStatus.STARTED, 120, first)
+    time.sleep(0.5)
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(30)
+
+    queue = frame_queue(cfg, redis_conn)
+    assert job.get_status() == JobStatus.STARTED and job.id in queue.started_job_registry
+    assert counts(cfg, camera_id) == (0, 0)
+    # Fake the clock: the maintenance any worker runs, once the job's heartbeat (timeout + 60 s) has lapsed.
+    queue.started_job_registry.cleanup(timestamp=time.time() + cfg.job_timeout + 61)
+    assert job.get_status() == JobStatus.SCHEDULED  # retried after its interval, by a worker's scheduler
+
+    second = start_worker(cfg)
+    try:
+        wait_for("retried job", lambda: job.get_status() == JobStatus.FINISHED, 180, second)
+    finally:
+        log = stop(second)
+    assert counts(cfg, camera_id) == (12, 12), log
+    assert Job.fetch(job.id, connection=redis_conn, serializer=queue.serializer).retries_left == 1
