@@ -1,5 +1,9 @@
 """Resident history: the share of each expression per hour or day, the distribution over a range,
 the alerts on the same time axis (charts drawn by Chart.js in static/history.js), and CSV export.
+
+Counts come from the hourly aggregates of migrations/0004 (affectwatch.queries.history), refreshed
+every minute or so by the history upkeep; buckets are hours or days in the home's time zone as the
+aggregates know it (history_site), so the dashboard and analysts' SQL agree.
 """
 
 from __future__ import annotations
@@ -17,14 +21,15 @@ from flask.typing import ResponseReturnValue
 from affectwatch import audit
 from affectwatch.exceptions import FieldErrors
 from affectwatch.labels import LABELS
-from affectwatch.queries import dashboard as q
+from affectwatch.queries import history as hq
 from affectwatch.queries import residents
 from dashboard import alert_feed, inputs
 from dashboard.auth import requires
-from dashboard.context import config, db, now, zone
+from dashboard.context import db, now
 
 bp = Blueprint("history", __name__, url_prefix="/history")
 HOURLY_MAX_DAYS = 31
+BUCKETS = ("hour", "day")
 Conn = Any
 
 
@@ -48,21 +53,21 @@ def _next(t: datetime, bucket: str, tz: ZoneInfo) -> datetime:
     return day.replace(tzinfo=tz)
 
 
-def parse_request(values: inputs.Values) -> tuple[datetime, datetime, str]:
-    start, end = inputs.time_range(values, now(), zone())
-    bucket = inputs.choice(values, "bucket", q.BUCKETS, "hour" if end - start <= timedelta(days=3) else "day")
+def parse_request(values: inputs.Values, tz: ZoneInfo) -> tuple[datetime, datetime, str]:
+    start, end = inputs.time_range(values, now(), tz)
+    bucket = inputs.choice(values, "bucket", BUCKETS, "hour" if end - start <= timedelta(days=3) else "day")
     if bucket == "hour" and end - start > timedelta(days=HOURLY_MAX_DAYS):
         raise FieldErrors({"bucket": f"hourly buckets cover at most {HOURLY_MAX_DAYS} days; choose day"})
     return start, end, bucket
 
 
-def series(conn: Conn, resident_id: int, start: datetime, end: datetime, bucket: str) -> dict[str, Any]:
+def series(conn: Conn, resident_id: int, start: datetime, end: datetime, bucket: str, tz: ZoneInfo
+           ) -> dict[str, Any]:
     """Counts and shares of each label per bucket (gaps filled with zeros) and the alerts per bucket."""
-    tz = zone()
     starts = bucket_starts(start, end, bucket, tz)
     index = {t: i for i, t in enumerate(starts)}
     counts = {label: [0] * len(starts) for label in LABELS}
-    for row in q.expression_counts(conn, resident_id, start, end, bucket, config().timezone):
+    for row in hq.expression_counts(conn, resident_id, start, end, bucket):
         i = index.get(row["bucket"].astimezone(tz))
         if i is not None:
             counts[row["expression"]][i] += int(row["n"])
@@ -76,7 +81,8 @@ def series(conn: Conn, resident_id: int, start: datetime, end: datetime, bucket:
         if i is not None:
             per_bucket[i] += 1
     return {"buckets": [t.isoformat() for t in starts], "counts": counts, "totals": totals, "shares": shares,
-            "alerts_per_bucket": per_bucket, "alerts": alerts}
+            "alerts_per_bucket": per_bucket, "alerts": alerts,
+            "distribution": {label: sum(counts[label]) for label in LABELS}}
 
 
 def _bucket_of(t: datetime, starts: list[datetime]) -> int | None:
@@ -86,11 +92,12 @@ def _bucket_of(t: datetime, starts: list[datetime]) -> int | None:
 
 def history(conn: Conn, resident_id: int, values: inputs.Values) -> dict[str, Any]:
     person = residents.get_resident(conn, resident_id)
-    start, end, bucket = parse_request(values)
+    site = hq.site(conn)
+    tz = ZoneInfo(str(site["timezone"]))
+    start, end, bucket = parse_request(values, tz)
     return {"resident": {"id": person.id, "name": person.name, "room": person.room},
-            "from": start, "to": end, "bucket": bucket, "timezone": config().timezone, "labels": list(LABELS),
-            "distribution": q.distribution(conn, resident_id, start, end),
-            **series(conn, resident_id, start, end, bucket)}
+            "from": start, "to": end, "bucket": bucket, "timezone": str(site["timezone"]), "labels": list(LABELS),
+            "aggregates_refreshed_at": site["refreshed_at"], **series(conn, resident_id, start, end, bucket, tz)}
 
 
 def csv_response(data: dict[str, Any]) -> Response:

@@ -52,6 +52,7 @@ def add_faces(config: Config, resident_id: int, camera_id: int | None, start: da
                 " VALUES (%s, 0, %s, %s, %s, 1, 1, 50, 50, 0.99, %s, 0.9, 'test', "
                 + ", ".join(["%s"] * len(probs)) + ")",
                 (uuid.uuid4(), start + i * every, camera_id, resident_id, label, *probs.values()))
+        conn.execute("SELECT affectwatch_refresh_history()")  # the history upkeep's job, every minute
 
 
 def open_alert(config: Config, resident_id: int, camera_id: int | None, at: datetime) -> int:

@@ -1,5 +1,6 @@
-"""Queries only the dashboard needs: monitoring pauses, alert-threshold overrides, expression shares
-over time, and the processing rate. Cameras, residents and users have their own modules.
+"""Queries only the dashboard needs: monitoring pauses, alert-threshold overrides, the processing rate,
+residents last seen, the alert list's camera filter. Cameras, residents, users, alerts and history have
+their own modules.
 """
 
 from __future__ import annotations
@@ -9,15 +10,12 @@ from typing import Any
 
 import psycopg
 
-from affectwatch.labels import LABELS
-
 Conn = psycopg.Connection[Any]
 Row = dict[str, Any]
 
 PAUSE_COLUMNS = "id, resident_id, starts_at, ends_at, reason, note, created_by, created_at"
 THRESHOLDS = ("window_seconds", "negative_share", "min_faces", "cooldown_seconds", "close_share", "baseline",
               "baseline_margin", "offline_seconds")
-BUCKETS = ("hour", "day")
 
 
 def _one(row: Row | None) -> Row:
@@ -91,34 +89,6 @@ def set_thresholds(conn: Conn, resident_id: int, values: Row, user_id: int | Non
         conn.execute("DELETE FROM resident_alert_thresholds WHERE resident_id = %s", (resident_id,))
         return
     conn.execute(UPSERT_THRESHOLDS, {**{k: values.get(k) for k in THRESHOLDS}, "r": resident_id, "u": user_id})
-
-
-EXPRESSION_COUNTS = """
-SELECT date_trunc(%(bucket)s, captured_at, %(tz)s) AS bucket, expression, count(*) AS n
-FROM faces
-WHERE resident_id = %(resident)s AND captured_at >= %(start)s AND captured_at < %(end)s
-GROUP BY 1, 2
-ORDER BY 1, 2
-"""
-
-
-def expression_counts(conn: Conn, resident_id: int, start: datetime, end: datetime, bucket: str,
-                      tz: str) -> list[Row]:
-    """(bucket start, expression, faces) for the resident, buckets being hours or days in zone `tz`."""
-    if bucket not in BUCKETS:
-        raise ValueError(f"bucket must be one of {BUCKETS}")
-    return list(conn.execute(EXPRESSION_COUNTS, {"bucket": bucket, "tz": tz, "resident": resident_id,
-                                                 "start": start, "end": end}).fetchall())
-
-
-def distribution(conn: Conn, resident_id: int, start: datetime, end: datetime) -> dict[str, int]:
-    """Faces per expression (all eight labels, zero included) for the resident in [start, end)."""
-    rows = conn.execute(
-        "SELECT expression, count(*) AS n FROM faces WHERE resident_id = %s AND captured_at >= %s"
-        " AND captured_at < %s GROUP BY expression", (resident_id, start, end),
-    ).fetchall()
-    found = {str(r["expression"]): int(r["n"]) for r in rows}
-    return {label: found.get(label, 0) for label in LABELS}
 
 
 def processing_rate(conn: Conn, since: datetime) -> Row:
