@@ -77,7 +77,8 @@ def worker_env(config: Config, **extra: str) -> dict[str, str]:
     env.update(AFFECTWATCH_DATABASE_URL=config.database_url, AFFECTWATCH_REDIS_URL=config.redis_url,
                AFFECTWATCH_QUEUE=config.queue, AFFECTWATCH_MODEL=str(config.model), AFFECTWATCH_TORCH_THREADS="1",
                AFFECTWATCH_DEVICE="cpu", AFFECTWATCH_JOB_TIMEOUT=str(config.job_timeout),
-               AFFECTWATCH_FRAME_TTL=str(config.frame_ttl), **extra)
+               AFFECTWATCH_FRAME_TTL=str(config.frame_ttl))
+    env.update(extra)
     return env
 
 
@@ -86,12 +87,13 @@ def start_worker(config: Config, *args: str, **env: str) -> subprocess.Popen[byt
                             env=worker_env(config, **env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
-def add_test_camera(config: Config, source: Path, name: str = "lounge",
-                    with_resident: bool = True) -> tuple[int, int | None]:
+def add_test_camera(config: Config, source: Path, name: str = "lounge", with_resident: bool = True,
+                    sample_fps: float = 2.0) -> tuple[int, int | None]:
     """A camera (and its assigned resident) registered through the camera queries; (camera id, resident id)."""
     with transaction(config) as conn:
         resident = add_resident(conn, "Eileen", "12") if with_resident else None
-        camera = add_camera(conn, name, str(source), resident_id=resident.id if resident else None)
+        camera = add_camera(conn, name, str(source), sample_fps=sample_fps,
+                            resident_id=resident.id if resident else None)
     return camera.id, resident.id if resident else None
 
 
