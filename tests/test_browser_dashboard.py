@@ -178,7 +178,12 @@ def test_sign_in_register_a_camera_see_health_and_acknowledge_an_alert(
                                        ).fetchone()["id"])
 
     def snap(name: str) -> None:
+        """The whole page at the window's width (the window grows to its height, then shrinks back)."""
+        width, height = browser.get_window_size()["width"], browser.get_window_size()["height"]
+        page = browser.execute_script("return document.documentElement.scrollHeight")
+        browser.set_window_size(width, min(max(height, page + 100), 2400))
         browser.save_screenshot(str(shots / f"{name}.png"))
+        browser.set_window_size(width, height)
 
     # Sign in.
     browser.get(base + "/cameras/")
