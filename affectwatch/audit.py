@@ -1,0 +1,56 @@
+"""Who looked at, exported or erased which resident's data: one audit_log row per access.
+
+    audit.record(conn, audit.request_actor(), "view", resident_id, "history")   # in a dashboard view
+    audit.record(conn, audit.cli_actor(), "erase", resident_id)                  # in a command
+
+Actions: view (a resident's history, as a page or JSON), export (CSV), erase (a resident erased),
+snapshot (an alert's face-crop snapshot looked at). The log keeps ids and account names, never a
+resident's name, and survives the erasure of the resident it is about (docs/privacy.md).
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+from dataclasses import dataclass
+
+from affectwatch.exceptions import ValidationError
+from affectwatch.queries import audit as q
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acted: a dashboard account (its name and id) or a command-line user (cli:<login>)."""
+
+    name: str
+    user_id: int | None = None
+    remote_addr: str = ""
+
+
+def record(conn: q.Conn, actor: Actor, action: str, resident_id: int, what: str = "") -> int:
+    """Append one entry (committed with the caller's transaction, or at once in autocommit); its id."""
+    if action not in q.ACTIONS:
+        raise ValidationError(f"audit action {action!r} is not one of {', '.join(q.ACTIONS)}")
+    entry = q.insert_entry(conn, {"actor": actor.name[:200] or "?", "actor_user_id": actor.user_id,
+                                  "action": action, "subject_resident": resident_id, "what": what[:500],
+                                  "remote_addr": actor.remote_addr[:100]})
+    log.info("audit %d: %s %s resident %d %s", entry, actor.name, action, resident_id, what)
+    return entry
+
+
+def cli_actor() -> Actor:
+    """The operating-system user running a command."""
+    try:
+        return Actor(f"cli:{getpass.getuser()}")
+    except (KeyError, OSError):  # no passwd entry (some containers)
+        return Actor("cli:unknown")
+
+
+def request_actor() -> Actor:
+    """The signed-in dashboard account of the current request (Flask's g.user), with its address."""
+    from flask import g, request
+
+    user = g.get("user") or {}
+    return Actor(str(user.get("username", "anonymous")), user.get("id"), request.remote_addr or "unknown")
