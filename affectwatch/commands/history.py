@@ -9,6 +9,7 @@ from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
+from affectwatch import audit
 from affectwatch.config import Config
 from affectwatch.db import connect
 from affectwatch.exceptions import ValidationError
@@ -160,6 +161,7 @@ def run_erase(args: argparse.Namespace, config: Config) -> int:
     with connect(config) as conn:
         name = q.resident_name(conn, args.resident)
         report = erase.erase_resident(conn, args.resident)
+        audit.record(conn, audit.cli_actor(), "erase", args.resident, "affectwatch resident erase")
         conn.commit()
         left = erase.traces(conn, args.resident, name or "")
     print(f"erased resident {args.resident}: " + ", ".join(f"{n} {t}" for t, n in report.deleted.items()))
