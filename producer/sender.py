@@ -2,9 +2,10 @@
 
 Capture threads submit() batches into a small in-memory backlog and never wait on Redis. The sender
 thread checks the queue's length before every job: at or above queue_max the batch is dropped and
-counted, so Redis never holds more than queue_max jobs of ours, and jobs expire after frame_ttl if no
-worker takes them. saturated() lets capture threads skip decoding and encoding frames that would be
-dropped anyway; it reads the last length seen, refreshed after each job and twice a second when idle.
+counted, so Redis never holds more than queue_max jobs of ours. Jobs have no RQ TTL: a job whose key
+expired would vanish unseen; the worker writes frames older than frame_ttl as 'expired' rows instead.
+saturated() lets capture threads skip decoding and encoding frames that would be dropped anyway; it
+reads the last length seen, refreshed after each job and twice a second when idle.
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ class Sender:
     def _enqueue(self, out: Outgoing) -> str:
         job = self.queue.enqueue_call(
             PROCESS_FRAMES, args=(out.camera_id, [p.to_json() for p in out.payloads]),
-            job_id=f"frames-{out.camera_id}-{uuid.uuid4().hex}", ttl=self.config.frame_ttl,
+            job_id=f"frames-{out.camera_id}-{uuid.uuid4().hex}", ttl=None,
             failure_ttl=FAILURE_TTL, result_ttl=RESULT_TTL, retry=self.retry,
             description=f"camera {out.camera_id}: {len(out.payloads)} frame(s)")
         return str(job.id)

@@ -164,7 +164,7 @@ def test_backpressure_drops_and_counts_batches_when_the_queue_is_full(config: Co
     job = queue.jobs[0]
     assert job.func_name == PROCESS_FRAMES and job.args[0] == 5 and job.id.startswith("frames-5-")
     assert job.retries_left == 2 and job.retry_intervals == [5, 20] and (job.failure_ttl or 0) >= 24 * 3600
-    assert 0 < redis_conn.ttl(job.key) <= 30  # expires if no worker takes it
+    assert redis_conn.ttl(job.key) == -1  # never vanishes unseen: the worker writes late frames as 'expired'
     raw = redis_conn.hget(job.key, "data")
     assert isinstance(raw, bytes) and json.loads(zlib.decompress(raw))[2][0] == 5  # RQ's compressed JSON, not a pickle
     frames = [FramePayload.from_json(f) for f in Job.fetch(job.id, redis_conn, serializer=JSONSerializer).args[1]]
