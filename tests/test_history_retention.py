@@ -78,7 +78,7 @@ def test_aggregates_older_than_their_cutoff_go(config: Config, history: dict[str
     cutoff = datetime(2002, 2, 14, tzinfo=UTC)
     assert report.aggregate_cutoff == cutoff
     assert buckets == sorted({t.replace(minute=0, second=0, microsecond=0) for t in TIMES if t >= cutoff})
-    assert report.deleted == {"face_hourly": 3, "frame_hourly": 3}
+    assert report.deleted == {"face_hourly": 3, "frame_hourly": 3, "face_daily": 3}
     assert raw == 16
 
 

@@ -27,7 +27,7 @@ from affectwatch.queries import history as q
 log = logging.getLogger(__name__)
 
 RAW_TABLES = ("faces", "frames")
-AGGREGATE_TABLES = ("face_hourly", "frame_hourly")
+AGGREGATE_TABLES = (("face_hourly", "bucket"), ("frame_hourly", "bucket"), ("face_daily", "local_date"))
 LOCK_TIMEOUT_MS = 10_000
 
 
@@ -72,8 +72,8 @@ def apply(conn: q.Conn, policy: RetentionPolicy, now: datetime | None = None,
     if report.raw_cutoff:
         _raw(conn, report.raw_cutoff, report)
     if report.aggregate_cutoff:
-        for table in AGGREGATE_TABLES:
-            _delete(conn, report, table, "bucket", report.aggregate_cutoff)
+        for table, column in AGGREGATE_TABLES:
+            _delete(conn, report, table, column, report.aggregate_cutoff)
     if report.alert_cutoff and q.table_exists(conn, "alerts"):
         _delete(conn, report, "alerts", "resolved_at", report.alert_cutoff, "state = 'resolved'")
     return report

@@ -240,43 +240,40 @@ def scrub_mentions(conn: Conn, col: Column, pattern: str, replacement: str) -> i
 
 # ------------------------------------------------------------------------- the dashboard's history page
 
-SHARE_COLUMNS = ", ".join(f"sum(h.n_{label})::bigint AS n_{label}" for label in LABELS)
-NEGATIVE_FACES = ("affectwatch_negative_sum(s.negative_labels, "
-                  + ", ".join(f"sum(h.n_{label})" for label in LABELS) + ")")
-NEGATIVE_PROB = ("affectwatch_negative_sum(s.negative_labels, "
-                 + ", ".join(f"sum(h.p_{label})" for label in LABELS) + ")")
+COUNT_COLUMNS = ", ".join(f"d.n_{label}" for label in LABELS)
+SUM_COLUMNS = ", ".join(f"coalesce(sum(d.n_{label}), 0)::bigint AS n_{label}" for label in LABELS)
 
-# Local dates [first, last] as a range of UTC hour buckets: bounds an index can use.
-DATE_RANGE = """
-h.bucket >= (SELECT (%(first)s::date)::timestamp AT TIME ZONE timezone FROM history_site)
-AND h.bucket < (SELECT (%(last)s::date + 1)::timestamp AT TIME ZONE timezone FROM history_site)
+# Local dates [first, last]: the exact test on the stored local date, and a UTC range a day wider on each
+# side (no zone is a day off UTC) that an index on bucket can use.
+LOCAL_DATES = """
+{t}.local_date BETWEEN %(first)s AND %(last)s
+AND {t}.bucket >= %(first)s::date - 1 AND {t}.bucket < %(last)s::date + 2
 """
 
 RESIDENT_DAILY = f"""
-SELECT (h.bucket AT TIME ZONE s.timezone)::date AS day, sum(h.faces)::bigint AS faces, {SHARE_COLUMNS},
-       {NEGATIVE_FACES} / sum(h.faces) AS negative_share, {NEGATIVE_PROB} / sum(h.faces) AS mean_p_negative
-FROM face_hourly h CROSS JOIN history_site s
-WHERE h.resident_id = %(resident)s AND {DATE_RANGE}
-GROUP BY 1, s.negative_labels
+SELECT d.local_date AS day, d.faces, {COUNT_COLUMNS},
+       d.negative_faces::double precision / d.faces AS negative_share, d.p_negative / d.faces AS mean_p_negative
+FROM face_daily d
+WHERE d.resident_id = %(resident)s AND d.local_date BETWEEN %(first)s AND %(last)s
 ORDER BY 1
 """
 
 RESIDENT_HOUR_OF_DAY = f"""
-SELECT extract(hour FROM h.bucket AT TIME ZONE s.timezone)::integer AS hour, sum(h.faces)::bigint AS faces,
-       {NEGATIVE_FACES} / sum(h.faces) AS negative_share, {NEGATIVE_PROB} / sum(h.faces) AS mean_p_negative
-FROM face_hourly h CROSS JOIN history_site s
-WHERE h.resident_id = %(resident)s AND {DATE_RANGE}
-GROUP BY 1, s.negative_labels
+SELECT h.local_hour::integer AS hour, sum(h.faces)::bigint AS faces,
+       sum(h.negative_faces)::double precision / sum(h.faces) AS negative_share,
+       sum(h.p_negative) / sum(h.faces) AS mean_p_negative
+FROM face_hourly h
+WHERE h.resident_id = %(resident)s AND {LOCAL_DATES.format(t="h")}
+GROUP BY 1
 ORDER BY 1
 """
 
 RESIDENT_TOTALS = f"""
-SELECT coalesce(sum(h.faces), 0)::bigint AS faces, {SHARE_COLUMNS},
-       {NEGATIVE_FACES} / nullif(sum(h.faces), 0) AS negative_share,
-       min(h.bucket) AS first_hour, max(h.bucket) AS last_hour
-FROM face_hourly h CROSS JOIN history_site s
-WHERE h.resident_id = %(resident)s AND {DATE_RANGE}
-GROUP BY s.negative_labels
+SELECT coalesce(sum(d.faces), 0)::bigint AS faces, {SUM_COLUMNS},
+       sum(d.negative_faces)::double precision / sum(d.faces) AS negative_share,
+       min(d.local_date) AS first_day, max(d.local_date) AS last_day
+FROM face_daily d
+WHERE d.resident_id = %(resident)s AND d.local_date BETWEEN %(first)s AND %(last)s
 """
 
 CAMERA_ACTIVITY = f"""
@@ -284,7 +281,7 @@ SELECT f.camera_id, c.name AS camera_name, c.location, sum(f.frames)::bigint AS 
        sum(f.frames_with_faces)::bigint AS frames_with_faces, sum(f.faces)::bigint AS faces,
        sum(f.frames_with_faces)::double precision / sum(f.frames) AS face_frame_share
 FROM frame_hourly f LEFT JOIN cameras c ON c.id = f.camera_id
-WHERE {DATE_RANGE.replace("h.bucket", "f.bucket")}
+WHERE {LOCAL_DATES.format(t="f")}
 GROUP BY f.camera_id, c.name, c.location
 ORDER BY face_frame_share, f.camera_id
 """
@@ -334,10 +331,10 @@ def resident_hour_of_day(conn: Conn, resident_id: int, period: Period) -> list[R
 
 
 def resident_totals(conn: Conn, resident_id: int, period: Period) -> Row:
-    """faces, n_<label>, negative_share, first_hour and last_hour over the period (faces 0 if none)."""
+    """faces, n_<label>, negative_share, first_day and last_day with faces, over the period (faces 0 if none)."""
     row = conn.cursor(row_factory=dict_row).execute(RESIDENT_TOTALS, period.params(resident_id)).fetchone()
-    return row or {"faces": 0, **{f"n_{label}": 0 for label in LABELS}, "negative_share": None,
-                   "first_hour": None, "last_hour": None}
+    assert row is not None, "an aggregate without GROUP BY returns one row"
+    return row
 
 
 def camera_activity(conn: Conn, period: Period) -> list[Row]:
