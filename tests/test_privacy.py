@@ -1,0 +1,212 @@
+# ruff: noqa: F811  (fixtures imported from the support modules)
+"""Privacy by default: the audit log (who viewed, exported or erased whose data) and alert snapshots
+(off unless configured, one face crop per alert, never kept beyond 72 hours, deleted when due)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psycopg
+import pytest
+from flask.testing import FlaskClient
+from psycopg import sql
+
+from affectwatch import audit, snapshots
+from affectwatch.config import Config
+from affectwatch.db import connect, transaction
+from affectwatch.exceptions import ConfigError, ValidationError
+from affectwatch.queries import audit as audit_q
+from affectwatch.queries import snapshots as snap_q
+from affectwatch.queries.frames import FaceRow
+from tests.test_dashboard_support import (  # noqa: F401  (fixtures)
+    FakeClock,
+    accounts,
+    app,
+    clients,
+    clock,
+    dash_config,
+)
+from tests.test_worker_support import (  # noqa: F401  (fixtures)
+    add_test_camera,
+    astronaut_frame,
+    jpeg,
+    loaded_pipeline,
+    model_path,
+    payload,
+)
+from worker import jobs
+from worker.pipeline import Pipeline
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def entries(config: Config, resident_id: int | None = None) -> list[audit_q.AuditEntry]:
+    with connect(config) as conn:
+        return audit_q.list_entries(conn, resident_id)
+
+
+def resident(config: Config, name: str = "Maud Gonne") -> int:
+    with transaction(config) as conn:
+        row = conn.execute("INSERT INTO residents (name, room) VALUES (%s, '3') RETURNING id", (name,)).fetchone()
+    assert row is not None
+    return int(row["id"])
+
+
+# --- the audit log ----------------------------------------------------------------------------------------
+
+def test_viewing_and_exporting_a_history_is_recorded_with_who_and_from_where(
+        dash_config: Config, clients: Any) -> None:
+    rid = resident(dash_config)
+    admin: FlaskClient = clients["admin"]
+    analyst: FlaskClient = clients["analyst"]
+    assert admin.get(f"/history/{rid}").status_code == 200
+    assert analyst.get(f"/history/{rid}.csv?from=2026-03-01&to=2026-03-02").status_code == 200
+    assert analyst.get(f"/api/v1/residents/{rid}/history").status_code == 200
+    assert admin.get(f"/api/v1/residents/{rid}/history.csv").status_code == 200
+
+    got = [(e.actor, e.action, e.subject_resident, e.what.split(",")[0]) for e in reversed(entries(dash_config))]
+    assert got == [("admin", "view", rid, "history page"), ("analyst", "export", rid, "CSV by hour"),
+                   ("analyst", "view", rid, "history API"), ("admin", "export", rid, "CSV by day")]
+    assert all(e.actor_user_id is not None and e.remote_addr == "127.0.0.1" for e in entries(dash_config))
+
+
+def test_a_refused_or_failed_request_records_nothing(dash_config: Config, clients: Any) -> None:
+    rid = resident(dash_config)
+    assert clients["staff"].get(f"/history/{rid}.csv").status_code == 403  # staff may view, not export
+    assert clients["admin"].get(f"/history/{rid}?from=yesterday-ish").status_code == 400
+    assert clients["admin"].get("/history/999999").status_code == 404
+    assert entries(dash_config) == []
+
+
+def test_the_dashboard_role_may_append_to_the_log_but_never_change_it(config: Config) -> None:
+    rid = resident(config)
+    with connect(config) as conn:
+        conn.execute("SET ROLE affectwatch_dashboard")
+        audit.record(conn, audit.Actor("nurse", 7, "10.0.0.9"), "view", rid, "history page")
+        for change in ("UPDATE audit_log SET actor = 'someone else'", "DELETE FROM audit_log"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
+                conn.execute(sql.SQL(change))  # type: ignore[arg-type]
+        conn.commit()
+    assert [(e.actor, e.action) for e in entries(config, rid)] == [("nurse", "view")]
+
+
+def test_an_unknown_action_is_refused(config: Config) -> None:
+    with connect(config) as conn, pytest.raises(ValidationError, match="not one of"):
+        audit.record(conn, audit.cli_actor(), "peek", 1)
+
+
+def test_erasing_a_resident_is_recorded_and_the_log_survives_the_erasure(config: Config) -> None:
+    rid = resident(config, "Brigid Quinn")
+    with connect(config) as conn:
+        audit.record(conn, audit.Actor("nurse", 3), "view", rid, "history page")
+        conn.commit()
+    env = {"AFFECTWATCH_DATABASE_URL": config.database_url, "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-m", "affectwatch.cli", "resident", "erase", str(rid), "--yes"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "no row refers to or names them" in done.stdout  # the log holds their id, not their name
+    log = entries(config, rid)
+    assert [e.action for e in log] == ["erase", "view"]
+    assert log[0].actor.startswith("cli:") and log[0].what == "affectwatch resident erase"
+
+
+# --- alert snapshots --------------------------------------------------------------------------------------
+
+def test_snapshot_hours_are_capped_at_72() -> None:
+    assert Config.from_env({}).alert_snapshot_hours == 0  # off by default: no image of anyone is kept
+    assert Config.from_env({"AFFECTWATCH_ALERT_SNAPSHOT_HOURS": "72"}).alert_snapshot_hours == 72
+    with pytest.raises(ConfigError, match="72"):
+        Config.from_env({"AFFECTWATCH_ALERT_SNAPSHOT_HOURS": "73"})
+
+
+def open_alert(config: Config, resident_id: int, camera_id: int) -> int:
+    now = datetime.now(UTC)
+    with transaction(config) as conn:
+        row = conn.execute(
+            "INSERT INTO alerts (kind, resident_id, camera_id, window_start, window_end, n_faces, negative_share,"
+            " peak_share) VALUES ('expression', %s, %s, %s, %s, 20, 0.7, 0.7) RETURNING id",
+            (resident_id, camera_id, now - timedelta(minutes=10), now)).fetchone()
+    assert row is not None
+    return int(row["id"])
+
+
+def face_row(frame_id: uuid.UUID, resident_id: int, camera_id: int, p_sad: float) -> FaceRow:
+    probs: dict[str, float | None] = {"sad": p_sad, "happy": 1 - p_sad}
+    return FaceRow(frame_id, 0, datetime.now(UTC), camera_id, resident_id, (180.0, 100.0, 260.0, 200.0), 0.99,
+                   "sad", p_sad, probs, "test")
+
+
+def test_a_snapshot_is_the_most_negative_face_kept_until_its_expiry_then_purged(
+        config: Config, face_video: Path, astronaut: np.ndarray) -> None:
+    camera_id, rid = add_test_camera(config, face_video)
+    assert rid is not None
+    alert_id = open_alert(config, rid, camera_id)
+    frames = {uuid.uuid4(): jpeg(astronaut_frame(astronaut, x)) for x in (40, 180)}
+    faces = [face_row(f, rid, camera_id, p) for f, p in zip(frames, (0.2, 0.9), strict=True)]
+    now = datetime.now(UTC)
+    with transaction(config) as conn:
+        assert snapshots.take(conn, config, faces, frames, now) == 0  # off by default
+    on = replace(config, alert_snapshot_hours=72)
+    with transaction(config) as conn:
+        assert snapshots.take(conn, on, faces, frames, now) == 1
+        assert snapshots.take(conn, on, faces, frames, now) == 0  # one per alert, however many jobs
+    with connect(config) as conn:
+        snap = snap_q.get_snapshot(conn, alert_id, now + timedelta(hours=71))
+        assert snap is not None and snap.frame_id == faces[1].frame_id  # the sadder face
+        assert snap.expires_at == now + timedelta(hours=72)
+        assert snap.jpeg[:2] == b"\xff\xd8" and len(snap.jpeg) < 20_000  # a small crop, not the frame
+        assert snap_q.get_snapshot(conn, alert_id, now + timedelta(hours=72)) is None  # never shown once due
+        assert snapshots.purge(conn, now + timedelta(hours=71)) == 0
+        assert snapshots.purge(conn, now + timedelta(hours=72, seconds=1)) == 1
+        conn.commit()
+        assert conn.execute("SELECT count(*) AS n FROM alert_snapshots").fetchone() == {"n": 0}
+
+
+def test_the_schema_refuses_a_snapshot_kept_longer_than_72_hours(config: Config, face_video: Path) -> None:
+    camera_id, rid = add_test_camera(config, face_video)
+    assert rid is not None
+    alert_id = open_alert(config, rid, camera_id)
+    now = datetime.now(UTC)
+    snap = snap_q.Snapshot(alert_id, rid, uuid.uuid4(), now, now, now + timedelta(hours=72, minutes=1), b"\xff\xd8")
+    with connect(config) as conn, pytest.raises(psycopg.errors.CheckViolation):
+        snap_q.insert_snapshot(conn, snap)
+
+
+def test_looking_at_a_snapshot_is_recorded(config: Config, face_video: Path, astronaut: np.ndarray) -> None:
+    camera_id, rid = add_test_camera(config, face_video)
+    assert rid is not None
+    alert_id = open_alert(config, rid, camera_id)
+    frame = uuid.uuid4()
+    with transaction(config) as conn:
+        snapshots.take(conn, replace(config, alert_snapshot_hours=1), [face_row(frame, rid, camera_id, 0.8)],
+                       {frame: jpeg(astronaut_frame(astronaut))})
+    with connect(config) as conn:
+        assert snapshots.shown(conn, alert_id, audit.Actor("nurse", 4)) is not None
+        assert snapshots.shown(conn, alert_id + 1, audit.Actor("nurse", 4)) is None
+        conn.commit()
+    assert [(e.actor, e.action, e.what) for e in entries(config, rid)] == [("nurse", "snapshot", f"alert {alert_id}")]
+
+
+def test_the_worker_snapshots_an_alert_it_opens(config: Config, loaded_pipeline: Pipeline, astronaut: np.ndarray,
+                                               face_video: Path) -> None:
+    camera_id, rid = add_test_camera(config, face_video)
+    cfg = replace(loaded_pipeline.config, database_url=config.database_url, alert_snapshot_hours=24,
+                  alert_min_faces=2, alert_open_share=0.0001, alert_close_share=0.0, alert_counting="probability")
+    jobs.install(loaded_pipeline.with_config(cfg))
+    try:
+        frames = [payload(camera_id, jpeg(astronaut_frame(astronaut, x))).to_json() for x in (40, 120, 200)]
+        result = jobs.process_frames(camera_id, frames)
+    finally:
+        jobs.install(None)
+    assert result["faces_inserted"] == 3
+    with connect(config) as conn:
+        rows = conn.execute("SELECT a.id, s.resident_id, s.expires_at - s.taken_at AS kept FROM alerts a"
+                            " JOIN alert_snapshots s ON s.alert_id = a.id").fetchall()
+    assert [(r["resident_id"], r["kept"]) for r in rows] == [(rid, timedelta(hours=24))]
