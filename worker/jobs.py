@@ -32,8 +32,7 @@ import psycopg
 from rq import get_current_job
 
 from affectwatch import snapshots
-from affectwatch.config import Config
-from affectwatch.db import connect, transaction
+from affectwatch.db import connect
 from affectwatch.exceptions import FrameError, NotFoundError, WorkerError
 from affectwatch.queries.cameras import get_camera
 from affectwatch.queries.frames import FaceRow, FrameRow, ensure_partitions, insert_faces, insert_frames
@@ -78,14 +77,15 @@ def process_frames(camera_id: int, frames: list[dict[str, Any]]) -> dict[str, An
     pipeline = installed()
     info = _job_info(int(camera_id))
     payloads, rejected = parse_payloads(frames, info.camera_id)
-    _check_camera(pipeline.config, info, len(frames))
-    fresh, expired = split_expired(payloads, pipeline.config.frame_ttl, datetime.now(UTC), info.enqueued_at)
-    analysis = pipeline.analyse(fresh)
-    analysis.rejected[:0] = rejected
-    for bad in analysis.rejected:
-        log.warning("%s: frame %s rejected: %s", info, bad.frame_id, bad.reason)
-    started = time.perf_counter()
-    inserted = store(pipeline, info, expired, analysis)
+    with connect(pipeline.config, autocommit=True) as conn:
+        _camera_resident(conn, info, len(frames))  # fail fast, before any detection
+        fresh, expired = split_expired(payloads, pipeline.config.frame_ttl, datetime.now(UTC), info.enqueued_at)
+        analysis = pipeline.analyse(fresh)
+        analysis.rejected[:0] = rejected
+        for bad in analysis.rejected:
+            log.warning("%s: frame %s rejected: %s", info, bad.frame_id, bad.reason)
+        started = time.perf_counter()
+        inserted = store(conn, pipeline, info, expired, analysis)
     return summary(info, expired, analysis, inserted, (time.perf_counter() - started) * 1e3)
 
 
@@ -130,12 +130,6 @@ def split_expired(payloads: Sequence[FramePayload], ttl: int, now: datetime,
     return [p for p, w in waited if w <= limit], [p for p, w in waited if w > limit]
 
 
-def _check_camera(config: Config, info: JobInfo, n_frames: int) -> None:
-    """Fail fast, before any detection, when the camera is gone."""
-    with connect(config) as conn:
-        _camera_resident(conn, info, n_frames)
-
-
 def _camera_resident(conn: psycopg.Connection[Any], info: JobInfo, n_frames: int) -> int | None:
     try:
         return get_camera(conn, info.camera_id).resident_id
@@ -152,34 +146,32 @@ def _no_retry(exc: Exception) -> NoReturn:
     raise exc
 
 
-def store(pipeline: Pipeline, info: JobInfo, expired: Sequence[FramePayload], analysis: Analysis) -> list[FaceRow]:
+def store(conn: psycopg.Connection[Any], pipeline: Pipeline, info: JobInfo, expired: Sequence[FramePayload],
+          analysis: Analysis) -> list[FaceRow]:
     """Write every frame row and face row of the job in one transaction; return the faces inserted now."""
-    config = pipeline.config
     frames = [expired_row(p, info) for p in expired] + [frame_row(f, info) for f in analysis.frames]
-    _ensure_partitions(config, [f.captured_at for f in frames])
-    with transaction(config) as conn:
+    _ensure_partitions(conn, [f.captured_at for f in frames])
+    with conn.transaction():
         resident_id = _camera_resident(conn, info, len(frames))
         faces = [row for f in analysis.frames for row in face_rows(f, info, resident_id, pipeline.model_name)]
         insert_frames(conn, frames)
         inserted = insert_faces(conn, faces)
-        hooks.after_faces_committed(conn, config, inserted)
-        snapshots.take(conn, config, inserted, {f.payload.frame_id: f.payload.jpeg for f in analysis.frames})
+        hooks.after_faces_committed(conn, pipeline.config, inserted)
+        snapshots.take(conn, pipeline.config, inserted, {f.payload.frame_id: f.payload.jpeg for f in analysis.frames})
     return inserted
 
 
-def _ensure_partitions(config: Config, times: Sequence[datetime]) -> None:
-    """Create the monthly partitions a job writes into, once per month per process."""
+def _ensure_partitions(conn: psycopg.Connection[Any], times: Sequence[datetime]) -> None:
+    """Create the monthly partitions a job writes into, once per month per process (conn in autocommit)."""
     for t in times:
         month = (t.astimezone(UTC).year, t.astimezone(UTC).month)
         if month in _months:
             continue
-        with connect(config, autocommit=True) as conn:
-            try:
-                created = ensure_partitions(conn, t)
-                log.info("partitions for %04d-%02d ready (%d created)", *month, created)
-            except psycopg.Error as exc:
-                log.warning("partitions for %04d-%02d not created (rows go to the default partition): %s",
-                            *month, exc)
+        try:
+            created = ensure_partitions(conn, t)
+            log.info("partitions for %04d-%02d ready (%d created)", *month, created)
+        except psycopg.Error as exc:
+            log.warning("partitions for %04d-%02d not created (rows go to the default partition): %s", *month, exc)
         _months.add(month)
 
 
