@@ -174,8 +174,7 @@ def test_sign_in_register_a_camera_see_health_and_acknowledge_an_alert(
     wait = WebDriverWait(browser, WAIT)
     with db(cfg) as conn:
         create_account(conn, "matron", PASSWORD, "admin", "Matron Hughes", FAST_HASH)
-        resident_id = int(conn.execute("INSERT INTO residents (name, room) VALUES ('Edith Clarke', '12') RETURNING id"
-                                       ).fetchone()["id"])
+    resident_id = int(one(cfg, "INSERT INTO residents (name, room) VALUES ('Edith Clarke', '12') RETURNING id")["id"])
 
     def snap(name: str) -> None:
         """The whole page at the window's width (the window grows to its height, then shrinks back)."""
@@ -221,8 +220,7 @@ def test_sign_in_register_a_camera_see_health_and_acknowledge_an_alert(
 
         WebDriverWait(browser, 60, poll_frequency=1).until(online)
         health = browser.find_element(By.ID, "camera-health").text
-        with db(cfg) as conn:
-            status = conn.execute("SELECT state, frames_sent FROM camera_status").fetchone()
+        status = one(cfg, "SELECT state, frames_sent FROM camera_status")
         assert status["frames_sent"] > 0
         assert "Frames sent\n" in health and "Last frame\nnever" not in health, health
         snap("camera")
@@ -245,9 +243,9 @@ def test_sign_in_register_a_camera_see_health_and_acknowledge_an_alert(
     browser.find_element(By.ID, "alert-sound").click()
     assert browser.find_element(By.ID, "alert-banner").get_attribute("hidden") is not None
     faces = negative_faces(cfg, resident_id, camera_id, 30, datetime.now(UTC))
-    with psycopg.connect(cfg.database_url) as conn:
-        changes = engine.on_faces(conn, cfg, faces)
-        conn.commit()
+    with psycopg.connect(cfg.database_url) as engine_conn:
+        changes = engine.on_faces(engine_conn, cfg, faces)
+        engine_conn.commit()
     assert [c.what for c in changes] == ["opened"]
     alert_id = changes[0].alert_id
     banner = wait.until(ec.visibility_of_element_located((By.ID, "alert-banner")))
@@ -258,9 +256,8 @@ def test_sign_in_register_a_camera_see_health_and_acknowledge_an_alert(
     row.find_element(By.NAME, "note").send_keys("Sat with Edith, she misses her daughter")
     row.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, ".flash-success")))
-    with db(cfg) as conn:
-        alert = conn.execute("SELECT state, acknowledged_by FROM alerts WHERE id = %s", (alert_id,)).fetchone()
-        event = conn.execute("SELECT note, user_id FROM alert_events WHERE kind = 'acknowledged'").fetchone()
+    alert = one(cfg, "SELECT state, acknowledged_by FROM alerts WHERE id = %s", (alert_id,))
+    event = one(cfg, "SELECT note, user_id FROM alert_events WHERE kind = 'acknowledged'")
     assert alert == {"state": "acknowledged", "acknowledged_by": "matron"}
     assert event["note"] == "Sat with Edith, she misses her daughter" and event["user_id"] is not None
 
@@ -281,5 +278,11 @@ def test_sign_in_register_a_camera_see_health_and_acknowledge_an_alert(
 
 
 def _camera_id(cfg: Config) -> int:
+    return int(one(cfg, "SELECT id FROM cameras")["id"])
+
+
+def one(cfg: Config, query: str, params: tuple[Any, ...] = ()) -> dict[str, Any]:
     with db(cfg) as conn:
-        return int(conn.execute("SELECT id FROM cameras").fetchone()["id"])
+        row = conn.execute(query, params).fetchone()
+    assert row is not None, query
+    return row

@@ -47,9 +47,10 @@ def test_wrong_password_is_refused_and_recorded(app: Flask, dash_config: Config,
 
 def test_a_disabled_account_cannot_sign_in(app: Flask, clients: dict[str, FlaskClient], accounts: dict[str, int]
                                            ) -> None:
-    staff_id = accounts["staff"]
+    staff_id, staff = accounts["staff"], clients["staff"]
+    assert staff.get("/overview").status_code == 200
     assert api(clients["admin"], "PATCH", f"/api/v1/users/{staff_id}", {"active": False}).status_code == 200
-    assert clients["staff"].get("/overview").status_code == 302, "the session ended with the account"
+    assert staff.get("/overview").status_code == 302, "the session ended with the account"
     assert sign_in(app.test_client(), "staff").status_code == 401
 
 
