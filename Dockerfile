@@ -1,4 +1,11 @@
 # One image for every AffectWatch process; docker-compose.yml picks the command.
+
+# The dashboard's chart library, installed by npm from the lock file (never a CDN).
+FROM node:20-bookworm-slim AS assets
+WORKDIR /assets
+COPY dashboard/package.json dashboard/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+
 FROM python:3.11-slim-bookworm
 ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 RUN apt-get update && apt-get install -y --no-install-recommends libgl1 libglib2.0-0 \
@@ -10,6 +17,7 @@ COPY producer ./producer
 COPY worker ./worker
 COPY dashboard ./dashboard
 COPY migrations ./migrations
+COPY --from=assets /assets/node_modules ./dashboard/node_modules
 RUN pip install -e ".[worker]"
 RUN useradd --system --uid 10001 affectwatch
 USER affectwatch
