@@ -1,8 +1,8 @@
 # ruff: noqa: F811  (fixtures imported from tests.test_worker_support)
-"""End to end: a video of a real face -> the producer -> Redis -> `affectwatch worker` -> faces in Postgres
--> the alert rule, through the worker's hook. Two residents watch the same video; their rules differ
-(per-resident overrides), and each raises an alert exactly when the rule, applied to the faces the
-worker wrote, says it should.
+"""End to end: a video of a real face -> the producer -> Redis -> the worker -> faces in Postgres -> the
+alert rule, through the worker's hook. Two residents watch the same video; their rules differ by
+per-resident overrides (a 1-minute window, 5 faces, and a threshold that no face misses, or that every
+face misses), and each raises an alert exactly when the rule, applied to the faces written, says so.
 """
 
 from __future__ import annotations
@@ -20,7 +20,15 @@ from affectwatch.config import Config
 from affectwatch.queries import alerts as q
 from tests.test_alerts_support import alerts_of
 from tests.test_pipeline_e2e import produce
-from tests.test_worker_support import add_test_camera, model_path, start_worker, worker_config  # noqa: F401
+from tests.test_worker_support import (  # noqa: F401  (fixtures)
+    add_test_camera,
+    loaded_pipeline,
+    model_path,
+    pipeline,
+    work,
+    worker_config,
+)
+from worker.pipeline import Pipeline
 
 pytestmark = pytest.mark.slow
 MIN_FACES = 5
@@ -41,7 +49,8 @@ def max_window_share(config: Config, resident: int) -> tuple[float, int]:
 
 
 def test_a_video_through_producer_and_worker_alerts_as_the_rule_says(config: Config, redis_conn: redis.Redis,
-                                                                      model_path: Path, face_video: Path) -> None:
+                                                                      model_path: Path, pipeline: Pipeline,
+                                                                      face_video: Path) -> None:
     cfg = replace(worker_config(config, model_path), loop_files=False, batch_frames=4, batch_seconds=1.0,
                   frame_ttl=600, camera_poll_seconds=0.5)
     sensitive, _ = add_test_camera(cfg, face_video, "sensitive", sample_fps=4.0)
@@ -51,13 +60,11 @@ def test_a_video_through_producer_and_worker_alerts_as_the_rule_says(config: Con
         ids = {str(name): int(resident) for name, resident in rows}
         # any negative expression at all alerts the first resident; only wholly negative faces the second
         for name, share in (("sensitive", 0.001), ("strict", 1.0)):
-            conn.execute("INSERT INTO resident_alert_thresholds (resident_id, negative_share, min_faces)"
-                         " VALUES (%s, %s, %s)", (ids[name], share, MIN_FACES))
+            conn.execute("INSERT INTO resident_alert_thresholds (resident_id, window_seconds, negative_share,"
+                         " min_faces) VALUES (%s, 60, %s, %s)", (ids[name], share, MIN_FACES))
     produce(cfg, redis_conn, strict)  # the producer plays both cameras' videos side by side
 
-    worker = start_worker(cfg, "--burst", AFFECTWATCH_ALERT_WINDOW_MINUTES="1")
-    out, _ = worker.communicate(timeout=600)
-    assert worker.returncode == 0, out.decode(errors="replace")[-4000:]
+    work(cfg, redis_conn)  # the real worker (rq SimpleWorker, allowlisted jobs), in this process
 
     for name, threshold in (("sensitive", 0.001), ("strict", 1.0)):
         share, n_faces = max_window_share(cfg, ids[name])

@@ -78,6 +78,16 @@ def write_job(config: Config, faces: Sequence[FaceRow]) -> None:
         hooks.after_faces_committed(conn, config, inserted)
 
 
+def write_history(config: Config, faces: Sequence[FaceRow]) -> None:
+    """Faces recorded before this test's story begins, in one transaction and without the hook."""
+    frames = [FrameRow(f.frame_id, f.captured_at, f.camera_id, "processed", 640, 480, 1) for f in faces]
+    with transaction(config) as conn:
+        conn.execute("SELECT affectwatch_ensure_partitions((%s::timestamptz - interval '1 month')::date, 3)",
+                     (min(f.captured_at for f in faces),))
+        insert_frames(conn, frames)
+        insert_faces(conn, faces)
+
+
 def write_all(config: Config, batches: Sequence[Sequence[FaceRow]]) -> None:
     for batch in batches:
         write_job(config, batch)
