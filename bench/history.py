@@ -105,15 +105,15 @@ SELECT b.*, (b.bucket AT TIME ZONE s.timezone)::date AS local_date,
        affectwatch_negative_sum(s.negative_labels, {NEG_PROBS}) AS p_negative
 FROM (SELECT date_trunc('hour', captured_at, 'UTC') AS bucket, resident_id, camera_id, count(*)::integer AS faces,
              {", ".join(f"(count(*) FILTER (WHERE expression = '{x}'))::integer AS n_{x}" for x in LABELS)},
-             {", ".join(f"sum(p_{x})::double precision AS p_{x}" for x in LABELS)},
-             sum(confidence)::double precision AS confidence
+             {", ".join(f"sum(p_{x}::float8) AS p_{x}" for x in LABELS)},
+             sum(confidence::float8) AS confidence
       FROM naive.faces GROUP BY 1, 2, 3) b
 CROSS JOIN history_site s
 """, f"""
 CREATE VIEW naive.face_daily AS
 SELECT (f.captured_at AT TIME ZONE s.timezone)::date AS local_date, f.resident_id, count(*) AS faces,
        {", ".join(f"count(*) FILTER (WHERE f.expression = '{x}') AS n_{x}" for x in LABELS)},
-       {", ".join(f"sum(f.p_{x})::double precision AS p_{x}" for x in LABELS)},
+       {", ".join(f"sum(f.p_{x}::float8) AS p_{x}" for x in LABELS)},
        count(*) FILTER (WHERE f.expression = ANY (s.negative_labels)) AS negative_faces,
        sum(affectwatch_negative_sum(s.negative_labels, {", ".join(f"f.p_{x}" for x in LABELS)})) AS p_negative
 FROM naive.faces f CROSS JOIN history_site s
@@ -128,7 +128,7 @@ FROM (SELECT date_trunc('hour', captured_at, 'UTC') AS bucket, camera_id, count(
              (count(*) FILTER (WHERE status = 'processed'))::integer AS processed,
              (count(*) FILTER (WHERE status = 'expired'))::integer AS expired,
              (count(*) FILTER (WHERE n_faces > 0))::integer AS frames_with_faces,
-             sum(n_faces)::integer AS faces, sum(latency_ms)::double precision AS latency_ms
+             sum(n_faces)::integer AS faces, sum(latency_ms::float8) AS latency_ms
       FROM naive.frames GROUP BY 1, 2) f
 CROSS JOIN history_site s
 LEFT JOIN (SELECT date_trunc('hour', x.captured_at, 'UTC') AS bucket, x.camera_id,

@@ -60,6 +60,9 @@ def test_refresh_makes_aggregates_equal_the_raw_rows(config: Config, home: dict[
         assert refresh(conn) == 0  # nothing changed since
         frames = conn.execute("SELECT sum(frames) AS f, sum(faces) AS n FROM frame_hourly").fetchone()
         assert frames == {"f": 38, "n": 38}
+        sums = conn.execute("SELECT sum(p_sad) AS agg, (SELECT sum(p_sad::float8) FROM faces) AS raw"
+                            " FROM face_hourly").fetchone()
+        assert sums is not None and sums["agg"] == pytest.approx(sums["raw"], rel=1e-12)  # added as doubles
 
 
 def test_a_late_row_recomputes_only_its_hour(config: Config, home: dict[str, int]) -> None:
