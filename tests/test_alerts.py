@@ -269,3 +269,18 @@ def test_label_counting_ignores_weak_predictions(rc: Config, who: tuple[int, int
     assert alerts_of(rc, resident) == []
     write_all(by_label, jobs(stream(base_time() + timedelta(minutes=20), 20, steps((20, 0.8)), resident, camera)))
     assert len(alerts_of(rc, resident)) == 1
+
+
+def test_a_failing_rule_loses_no_face(rc: Config, who: tuple[int, int], monkeypatch: pytest.MonkeyPatch,
+                                      caplog: pytest.LogCaptureFixture) -> None:
+    resident, camera = who
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug in the rule")
+
+    monkeypatch.setattr(q, "windows", broken)
+    write_job(rc, stream(base_time(), 1, steps((1, 0.9)), resident, camera))
+    assert "alert rule failed" in caplog.text and "a bug in the rule" in caplog.text
+    with psycopg.connect(rc.database_url) as conn:
+        row = conn.execute("SELECT count(*) FROM faces WHERE resident_id = %s", (resident,)).fetchone()
+    assert row is not None and row[0] == 4

@@ -67,8 +67,21 @@ def on_faces(conn: Conn, config: Config, faces: Iterable[FaceLike], now: datetim
             earliest[face.resident_id] = face.captured_at if known is None else min(known, face.captured_at)
     changes: list[Change] = []
     for resident_id in sorted(earliest):  # one lock order for every worker: no deadlock
-        changes += evaluate(conn, config, resident_id, earliest[resident_id], now or datetime.now(UTC))
+        changes += _guarded(conn, config, resident_id, earliest[resident_id], now or datetime.now(UTC))
     return changes
+
+
+def _guarded(conn: Conn, config: Config, resident_id: int, since: datetime, now: datetime) -> list[Change]:
+    """evaluate(), where a failure of the rule loses no face: it is logged, its savepoint rolled back, and
+    the faces commit; the resident's next job evaluates the same windows again. A lost connection or a
+    deadlock still fails the job (rq retries it)."""
+    try:
+        return evaluate(conn, config, resident_id, since, now)
+    except psycopg.OperationalError:
+        raise
+    except Exception:
+        log.exception("resident %s: alert rule failed for faces from %s; faces kept", resident_id, since.isoformat())
+        return []
 
 
 def evaluate(conn: Conn, config: Config, resident_id: int, since: datetime, now: datetime,
