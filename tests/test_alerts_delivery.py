@@ -6,7 +6,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -237,3 +241,29 @@ def test_configured_webhook_urls_need_a_secret(dc: Config, redis_conn: redis.Red
     open_alert(unsigned)
     with psycopg.connect(unsigned.database_url, autocommit=True) as conn, pytest.raises(Exception, match="SECRET"):
         dispatch.dispatch(conn, unsigned, redis_conn)
+
+
+@pytest.fixture()
+def receiver() -> Iterator[Receiver]:
+    yield from serve(fail=0)
+
+
+def test_the_scheduler_command_delivers_and_stops_on_sigterm(dc: Config, redis_conn: redis.Redis,
+                                                             receiver: Receiver) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AFFECTWATCH_")}
+    env.update(AFFECTWATCH_DATABASE_URL=dc.database_url, AFFECTWATCH_REDIS_URL=dc.redis_url,
+               AFFECTWATCH_ALERT_QUEUE=dc.alert_queue, AFFECTWATCH_ALERT_WEBHOOK_URLS=receiver.url,
+               AFFECTWATCH_ALERT_WEBHOOK_SECRET=SECRET, AFFECTWATCH_ALERT_SWEEP_SECONDS="300")
+    process = subprocess.Popen([sys.executable, "-m", "affectwatch.cli", "alerts", "scheduler"], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        alert = open_alert(dc)
+        deadline = time.monotonic() + 60
+        while not receiver.requests and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.2)
+        assert receiver.requests and receiver.requests[0]["signed"]
+        assert receiver.requests[0]["body"]["alert"]["id"] == alert["id"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, out.decode(errors="replace")[-3000:]

@@ -102,7 +102,9 @@ def _run_parsers(actions: Sub) -> None:
     p = actions.add_parser("sweep", help="one sweep: settle and resolve alerts, check cameras, queue deliveries")
     p.add_argument("--no-deliveries", action="store_true", help="leave deliveries for later (no Redis needed)")
     p.set_defaults(handler=sweep)
-    p = actions.add_parser("scheduler", help="sweep every AFFECTWATCH_ALERT_SWEEP_SECONDS; queue deliveries at once")
+    p = actions.add_parser("scheduler", help="sweep every AFFECTWATCH_ALERT_SWEEP_SECONDS, queue deliveries at once"
+                           " and send them (the delivery worker runs in this process too)")
+    p.add_argument("--no-deliver", action="store_true", help="only sweep and queue; `alerts deliver` sends")
     p.set_defaults(handler=scheduler)
     p = actions.add_parser("deliver", help="the delivery worker: send webhooks and email from the alert queue")
     p.add_argument("--burst", action="store_true", help="stop when the queue is empty")
@@ -121,17 +123,32 @@ def sweep(args: argparse.Namespace, config: Config) -> int:
 
 
 def scheduler(args: argparse.Namespace, config: Config) -> int:
+    """The sweep and dispatch loop in a thread; the delivery worker in the main thread (rq stops it
+    cleanly on SIGTERM/SIGINT), or with --no-deliver, only the loop until a signal."""
+    from affectwatch.alerts import deliverer
     from affectwatch.alerts.scheduler import run
 
     stop = threading.Event()
+    thread = threading.Thread(target=run, args=(config, stop), name="alert-sweep", daemon=True)
+    thread.start()
+    try:
+        if args.no_deliver:
+            _wait_for_signal(stop)
+        else:
+            deliverer.run(config)
+    finally:
+        stop.set()
+        thread.join(60)
+    return 0
 
+
+def _wait_for_signal(stop: threading.Event) -> None:
     def request_stop(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    run(config, stop)
-    return 0
+    stop.wait()
 
 
 def deliver(args: argparse.Namespace, config: Config) -> int:
