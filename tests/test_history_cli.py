@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -10,6 +13,7 @@ import pytest
 
 from affectwatch import cli
 from affectwatch.config import Config
+from affectwatch.history import maintenance
 from tests.historydata import Face, add_camera, add_faces, add_resident
 
 
@@ -53,3 +57,16 @@ def test_an_unknown_time_zone_is_a_clear_error(env: Config, monkeypatch: pytest.
     monkeypatch.setenv("AFFECTWATCH_TIMEZONE", "Mars/Olympus")
     assert cli.main(["history", "settings"]) == 2
     assert "AFFECTWATCH_TIMEZONE='Mars/Olympus'" in capsys.readouterr().err
+
+
+def test_the_upkeep_loop_outlives_a_database_outage_and_stops_when_asked(config: Config,
+                                                                         caplog: pytest.LogCaptureFixture) -> None:
+    down = replace(config, database_url="postgresql://postgres@127.0.0.1:1/affectwatch")
+    stop = threading.Event()
+    loop = threading.Thread(target=maintenance.run_forever, args=(down, 0.05, stop))
+    loop.start()
+    time.sleep(0.5)
+    stop.set()
+    loop.join(5)
+    assert not loop.is_alive()
+    assert sum("history upkeep skipped" in r.message for r in caplog.records) >= 2

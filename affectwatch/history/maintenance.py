@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from affectwatch.config import Config
 from affectwatch.db import connect
+from affectwatch.exceptions import DatabaseUnavailable
 from affectwatch.history import aggregates, partitions, retention, settings
 from affectwatch.queries.history import Conn
 
@@ -48,8 +49,12 @@ def run_forever(config: Config, every_s: float, stop: threading.Event | None = N
     last_retention = float("-inf")
     while not stop.is_set():
         due = time.monotonic() - last_retention >= RETENTION_EVERY_S
-        result = run_once(config, with_retention=due)
-        if due and "retention" not in result.errors:
+        try:
+            result = run_once(config, with_retention=due)
+        except DatabaseUnavailable as exc:  # Postgres restarting: try again next pass
+            log.error("history upkeep skipped: %s", exc)
+            result = Pass(errors=["database"])
+        if due and not result.errors:
             last_retention = time.monotonic()
         stop.wait(every_s)
 
