@@ -55,6 +55,13 @@ def _fraction(raw: str) -> float:
     return value
 
 
+def _scale_step(raw: str) -> float:
+    value = float(raw)
+    if not 0.0 < value < 1.0:
+        raise ValueError("must lie strictly between 0 and 1")
+    return value
+
+
 def _labels(raw: str) -> frozenset[str]:
     from affectwatch.labels import canonical
 
@@ -119,6 +126,10 @@ class Config:
     detect_max_side: int = setting(960, _non_negative(int),
                                    "frames are scaled so their longer side is at most this before detection (0: never)")
     face_threshold: float = setting(0.9, _fraction, "MTCNN probability below which a detection is discarded")
+    detect_scale_step: float = setting(0.709, _scale_step, "MTCNN image-pyramid scale step, between 0 and 1"
+                                       " (lower: fewer pyramid levels, faster, may miss faces between levels)")
+    detect_proposal_threshold: float = setting(0.6, _fraction, "MTCNN first-stage (P-Net) probability a face proposal"
+                                               " needs (higher: fewer proposals to check, faster, may miss hard faces)")
     model: Path = setting(SHIPPED_MODEL, Path, "expression model weights (.safetensors; empty: the shipped model)")
     device: str = setting("auto", str, "torch device for workers: auto, cpu, cuda, cuda:N")
     torch_threads: int = setting(0, _non_negative(int), "torch CPU threads per worker (0: torch's default)")
