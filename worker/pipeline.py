@@ -129,7 +129,8 @@ class Pipeline:
         if config.torch_threads:
             torch.set_num_threads(config.torch_threads)
         dev = resolve_device(device or config.device)
-        settings = DetectorSettings(config.min_face_size, config.detect_max_side, config.face_threshold)
+        settings = DetectorSettings(config.min_face_size, config.detect_max_side, config.face_threshold,
+                                    config.detect_scale_step, config.detect_proposal_threshold)
         pipeline = cls(config, FaceDetector(settings, dev), ExpressionClassifier(model_weights(config), dev))
         pipeline.detector.load()
         pipeline.classifier.load()

@@ -22,6 +22,8 @@ class DetectorSettings:
     min_face_size: int = 40
     max_side: int = 960
     threshold: float = 0.9
+    scale_step: float = 0.709  # MTCNN's pyramid factor
+    proposal_threshold: float = 0.6  # MTCNN's P-Net threshold (its R-Net and O-Net keep 0.7)
 
 
 class FaceDetector(InferenceModel[Image, list[Face]]):
@@ -38,6 +40,8 @@ class FaceDetector(InferenceModel[Image, list[Face]]):
         self.mtcnn = MTCNN(
             keep_all=True,
             min_face_size=self.settings.min_face_size,
+            factor=self.settings.scale_step,
+            thresholds=[self.settings.proposal_threshold, 0.7, 0.7],
             post_process=False,
             select_largest=False,
             device=self.device,
