@@ -60,7 +60,7 @@ def counts(config: Config, camera_id: int) -> tuple[int, int]:
 
 def test_a_worker_killed_mid_job_loses_nothing_and_the_retry_writes_once(
         config: Config, redis_conn: redis.Redis, model_path: Path, astronaut: np.ndarray, face_video: Path) -> None:
-    # A long TTL: RQ discards a queued or scheduled job after its ttl, and workers start slowly on a busy machine.
+    # A long frame TTL: worker processes start slowly on a busy machine, and their frames must not expire meanwhile.
     cfg = replace(worker_config(config, model_path), job_timeout=30, frame_ttl=600)
     camera_id, _ = add_test_camera(cfg, face_video)
     big = np.zeros((720, 1280, 3), np.uint8)

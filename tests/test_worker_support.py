@@ -138,11 +138,11 @@ def payload(camera_id: int, data: bytes, captured_at: datetime | None = None,
 
 def enqueue(config: Config, conn: redis.Redis, camera_id: int, frames: Sequence[FramePayload | dict[str, object]],
             retries: int = 2, timeout: int | None = None, retry_interval: int = 0) -> Job:
-    """A job as the producer enqueues it: JSON, with retries, a TTL and the job timeout."""
+    """A job as the producer enqueues it: JSON, with retries and the job timeout, no RQ TTL."""
     raw = [f.to_json() if isinstance(f, FramePayload) else f for f in frames]
     retry = Retry(max=retries, interval=retry_interval) if retries else None
     return frame_queue(config, conn).enqueue_call(
-        PROCESS_FRAMES, args=(camera_id, raw), ttl=config.frame_ttl, retry=retry,
+        PROCESS_FRAMES, args=(camera_id, raw), ttl=None, retry=retry,
         timeout=timeout or config.job_timeout, result_ttl=600, failure_ttl=3600)
 
 
