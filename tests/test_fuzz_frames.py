@@ -22,6 +22,7 @@ from PIL import Image
 
 from affectwatch.exceptions import FrameError
 from affectwatch.queue import FramePayload
+from tests.fuzzing import examples
 from tests.test_worker_support import loaded_pipeline, model_path  # noqa: F401  (fixtures)
 from worker.pipeline import Pipeline, decode
 from worker.preprocess import MAX_PIXELS
@@ -86,7 +87,7 @@ def jpeg_header(width: int, height: int) -> bytes:
 
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:PIL")  # Pillow's notes on corrupt TIFF tags
-FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @FUZZ
@@ -109,7 +110,7 @@ def test_truncated_or_corrupted_images_are_refused_or_decoded(data: bytes) -> No
     check(data)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(st.integers(1, 65535), st.integers(1, 65535), st.sampled_from([png_header, jpeg_header]))
 def test_headers_claiming_huge_sizes_are_refused_unread(width: int, height: int, header: object) -> None:
     data = header(width, height)  # type: ignore[operator]
@@ -136,7 +137,7 @@ def payload(data: bytes) -> FramePayload:
     return FramePayload(uuid.uuid4(), 1, now, now, data)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow])
 @given(st.lists(st.one_of(st.binary(max_size=512), images(), damaged()), min_size=1, max_size=4))
 def test_whole_jobs_of_bad_frames_through_the_loaded_pipeline(loaded_pipeline: Pipeline,  # noqa: F811

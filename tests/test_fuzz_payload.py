@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from affectwatch.exceptions import FrameError
 from affectwatch.queue import FramePayload
+from tests.fuzzing import examples
 from worker.jobs import parse_payloads
 
 json_values = st.recursive(
@@ -39,7 +40,7 @@ def near_misses(draw: st.DrawFn) -> dict[str, Any]:
     return raw
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(json_values)
 def test_junk_is_refused_with_a_frame_error(raw: Any) -> None:
     try:
@@ -48,7 +49,7 @@ def test_junk_is_refused_with_a_frame_error(raw: Any) -> None:
         assert str(exc)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(near_misses())
 def test_payloads_with_junk_fields_are_refused_or_parsed_exactly(raw: dict[str, Any]) -> None:
     try:
@@ -63,7 +64,7 @@ def test_payloads_with_junk_fields_are_refused_or_parsed_exactly(raw: dict[str, 
 GOOD, OTHER_CAMERA = good(3), good(4)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.lists(st.one_of(json_values, near_misses(), st.just(GOOD), st.just(OTHER_CAMERA)), max_size=6))
 def test_a_job_of_junk_rejects_each_bad_frame_and_keeps_the_good(frames: list[Any]) -> None:
     payloads, rejected = parse_payloads(frames, 3)

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from affectwatch.exceptions import SourceError
 from affectwatch.sources import MAX_LENGTH, URL_SCHEMES, SourceKind, validate_source
 from producer.grab import grab_frame
+from tests.fuzzing import examples
 
 SHELL = "`$;|<>\\\"'&*?{}!"
 HOSTILE = [
@@ -47,7 +48,7 @@ def check(text: str) -> None:
         assert Path(source.text).exists()
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.text(max_size=2500))
 def test_any_text_is_a_usable_source_or_refused(text: str) -> None:
     check(text)
@@ -57,7 +58,7 @@ pieces = st.sampled_from(["rtsp://", "http://", "https://", "file://", "/dev/vid
                           ":554", "/stream", "..", "%20", " ", "\n", *SHELL, "0", "99", ".mp4", "/etc/passwd"])
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.lists(pieces, max_size=12).map("".join))
 def test_sources_built_from_risky_pieces_are_usable_or_refused(text: str) -> None:
     check(text)
