@@ -46,8 +46,19 @@ def create_app(config: Config | None = None, clock: context.Clock | None = None)
 
 
 def _check_secret(config: Config) -> None:
-    if config.environment == "production" and config.secret_key in ("", DEFAULT_SECRET):
-        raise ConfigError("AFFECTWATCH_SECRET_KEY must be set to a long random value in production")
+    if config.environment == "production" and (config.secret_key == DEFAULT_SECRET or len(config.secret_key) < 32):
+        raise ConfigError("AFFECTWATCH_SECRET_KEY must be set to a long random value (32+ characters) in production")
+    if config.environment == "production" and not strong_hash(config.password_hash):
+        raise ConfigError(f"AFFECTWATCH_PASSWORD_HASH={config.password_hash!r} is too weak for production: use scrypt, "
+                          "or pbkdf2:sha256 with 600000 rounds or more")
+
+
+def strong_hash(method: str) -> bool:
+    """werkzeug's scrypt (N >= 2**14) or PBKDF2-SHA256 (>= 600 000 rounds, OWASP 2023); nothing weaker."""
+    parts = method.split(":")
+    if parts[0] == "scrypt":
+        return len(parts) == 1 or (len(parts) == 4 and parts[1].isdigit() and int(parts[1]) >= 2**14)
+    return parts[:2] == ["pbkdf2", "sha256"] and (len(parts) == 2 or (parts[2].isdigit() and int(parts[2]) >= 600_000))
 
 
 def _flask_settings(config: Config) -> dict[str, object]:
