@@ -107,6 +107,6 @@ def test_process_frames_in_a_forked_child_refuses_before_touching_torch(config: 
         os._exit(0)
     os.close(write)
     with os.fdopen(read, "rb") as pipe:
-        message = pipe.read().decode()
+        said = pipe.read().decode()
     os.waitpid(pid, 0)
-    assert "a fork of the worker" in message and "forked children hang in torch" in message
+    assert "a fork of the worker" in said and "forked children hang in torch" in said
