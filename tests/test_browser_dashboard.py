@@ -215,6 +215,9 @@ def test_sign_in_register_a_camera_see_health_and_acknowledge_an_alert(
     # The producer captures it; the page shows it online with frames sent.
     with producer(cfg):
         def online(driver: Any) -> bool:
+            # "online" comes as soon as the source opens; the first frames are counted a moment later.
+            if one(cfg, "SELECT coalesce(max(frames_sent), 0) AS sent FROM camera_status")["sent"] == 0:
+                return False
             driver.refresh()
             return "online" in driver.find_element(By.CSS_SELECTOR, ".health-state").text
 
