@@ -210,3 +210,27 @@ def test_the_worker_snapshots_an_alert_it_opens(config: Config, loaded_pipeline:
         rows = conn.execute("SELECT a.id, s.resident_id, s.expires_at - s.taken_at AS kept FROM alerts a"
                             " JOIN alert_snapshots s ON s.alert_id = a.id").fetchall()
     assert [(r["resident_id"], r["kept"]) for r in rows] == [(rid, timedelta(hours=24))]
+
+
+# --- monitoring pauses: nothing is stored about a paused resident -------------------------------------------
+
+@pytest.mark.parametrize("how", ["paused", "not monitored"])
+def test_no_face_of_a_paused_or_unmonitored_resident_is_stored(config: Config, loaded_pipeline: Pipeline,
+                                                              astronaut: np.ndarray, face_video: Path,
+                                                              how: str) -> None:
+    camera_id, rid = add_test_camera(config, face_video)
+    with transaction(config) as conn:
+        if how == "paused":
+            conn.execute("INSERT INTO monitoring_pauses (resident_id, starts_at, ends_at, reason) VALUES"
+                         " (%s, now() - interval '1 minute', now() + interval '1 hour', 'privacy')", (rid,))
+        else:
+            conn.execute("UPDATE residents SET monitored = false WHERE id = %s", (rid,))
+    jobs.install(loaded_pipeline.with_config(replace(loaded_pipeline.config, database_url=config.database_url)))
+    try:
+        result = jobs.process_frames(camera_id, [payload(camera_id, jpeg(astronaut_frame(astronaut))).to_json()])
+    finally:
+        jobs.install(None)
+    assert (result["processed"], result["faces"], result["faces_inserted"]) == (1, 1, 0)
+    with connect(config) as conn:
+        assert conn.execute("SELECT count(*) AS n FROM faces").fetchone() == {"n": 0}
+        assert conn.execute("SELECT n_faces FROM frames").fetchone() == {"n_faces": 1}  # the frame is accounted for

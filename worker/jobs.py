@@ -31,7 +31,7 @@ from typing import Any, NoReturn
 import psycopg
 from rq import get_current_job
 
-from affectwatch import snapshots
+from affectwatch import monitoring, snapshots
 from affectwatch.db import connect
 from affectwatch.exceptions import FrameError, NotFoundError, WorkerError
 from affectwatch.queries.cameras import get_camera
@@ -154,6 +154,7 @@ def store(conn: psycopg.Connection[Any], pipeline: Pipeline, info: JobInfo, expi
     with conn.transaction():
         resident_id = _camera_resident(conn, info, len(frames))
         faces = [row for f in analysis.frames for row in face_rows(f, info, resident_id, pipeline.model_name)]
+        faces = monitoring.recordable(conn, faces)  # none of a paused or unmonitored resident
         insert_frames(conn, frames)
         inserted = insert_faces(conn, faces)
         hooks.after_faces_committed(conn, pipeline.config, inserted)
