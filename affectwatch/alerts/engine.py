@@ -99,9 +99,10 @@ def evaluate(conn: Conn, config: Config, resident_id: int, since: datetime, now:
         ctx = Context(config, resident_id, rule, now, baseline)
         active = q.active_alert(conn, "expression", resident_id=resident_id)
         current = _episode(active) if active is not None and active.window_end < since else None
-        start = min(since, current.decided_until or since) if current is not None else since
-        windows = _windows(conn, ctx, start - rule.recover_after)
-        if not windows or windows[-1].end < start:
+        # an episode that continues needs the windows of the last recover_after before it as context
+        start = min(since, current.decided_until or since) - rule.recover_after if current is not None else since
+        windows = _windows(conn, ctx, start)
+        if not windows or windows[-1].end < since:
             return []
         settle = timedelta(seconds=config.alert_settle_seconds)
         span = Span(since, (now if by_clock else windows[-1].end) - settle)

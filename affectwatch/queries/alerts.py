@@ -435,7 +435,8 @@ WITH f AS (
     WHERE resident_id = %(resident)s AND captured_at >= %(start)s::timestamptz - %(window)s
       AND (%(until)s::timestamptz IS NULL OR captured_at <= %(until)s)
 ), w AS (
-    SELECT captured_at, count(*) OVER win AS n, sum(negative) OVER win AS negative
+    -- numeric: its sum has an inverse, so the moving window costs O(faces), not O(faces x window)
+    SELECT captured_at, count(*) OVER win AS n, sum(negative::numeric) OVER win AS negative
     FROM f
     WINDOW win AS (ORDER BY captured_at RANGE BETWEEN %(window)s PRECEDING AND CURRENT ROW)
 )
