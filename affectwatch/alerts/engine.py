@@ -1,8 +1,8 @@
 """The rule engine: re-decides a resident's alert from the faces just written, by capture time.
 
 Called by the worker (worker.hooks) inside the transaction that inserts a job's faces. For each
-resident among them it locks the resident's row (one evaluation at a time per resident, however
-many workers race), reads the windows of capture time those faces fall in, replays the rule
+resident among them it takes the resident's evaluation lock (one evaluation at a time per resident,
+however many workers race), reads the windows of capture time those faces fall in, replays the rule
 (affectwatch.alerts.rule) from the state the alerts table holds, and writes what changed. The
 partial unique index on alerts makes a second unresolved alert for a resident impossible.
 

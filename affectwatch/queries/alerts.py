@@ -368,14 +368,21 @@ def get_webhook(conn: Conn, webhook_id: int) -> Webhook | None:
 
 # ---- the rule engine's reads and writes -----------------------------------------------------------------------------
 
-def lock_resident(conn: Conn, resident_id: int) -> bool | None:
-    """Lock a resident's row for one evaluation at a time; whether they are monitored, None if gone.
+# The first key of the advisory locks that serialise evaluations of one resident ("Alrt").
+RESIDENT_LOCK = 0x416C7274
 
-    FOR NO KEY UPDATE, not FOR UPDATE: it serialises evaluators of one resident but does not wait for
-    the KEY SHARE locks that inserting the resident's faces takes, so workers cannot deadlock on it.
+
+def lock_resident(conn: Conn, resident_id: int) -> bool | None:
+    """Take the resident's evaluation lock until the transaction ends; whether they are monitored, None
+    if gone.
+
+    A transaction-scoped advisory lock keyed by the resident: evaluations of one resident run one at a
+    time, whichever workers race. It blocks nothing else (inserting the resident's faces takes KEY SHARE
+    locks on their row, which a row lock could deadlock with) and needs no UPDATE privilege on residents.
     """
+    conn.execute("SELECT pg_advisory_xact_lock(%s, %s::integer)", (RESIDENT_LOCK, resident_id % 2**31))
     row = conn.cursor(row_factory=dict_row).execute(
-        "SELECT monitored FROM residents WHERE id = %s FOR NO KEY UPDATE", (resident_id,)).fetchone()
+        "SELECT monitored FROM residents WHERE id = %s", (resident_id,)).fetchone()
     return None if row is None else bool(row["monitored"])
 
 
