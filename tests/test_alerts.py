@@ -284,3 +284,11 @@ def test_a_failing_rule_loses_no_face(rc: Config, who: tuple[int, int], monkeypa
     with psycopg.connect(rc.database_url) as conn:
         row = conn.execute("SELECT count(*) FROM faces WHERE resident_id = %s", (resident,)).fetchone()
     assert row is not None and row[0] == 4
+
+
+def test_the_worker_database_role_may_run_the_rule(rc: Config, who: tuple[int, int]) -> None:
+    resident, camera = who
+    for batch in jobs(stream(base_time(), 16, steps((16, 0.9)), resident, camera), per_job=32):
+        write_job(rc, batch, role="affectwatch_worker")  # least privilege (migrations/0004): no UPDATE on residents
+    (alert,) = alerts_of(rc, resident)
+    assert alert["state"] == "open" and events_of(rc, alert["id"]) == ["opened"]

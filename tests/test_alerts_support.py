@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
 
 from affectwatch.config import Config
@@ -69,10 +70,13 @@ def jobs(faces: Sequence[FaceRow], per_job: int = 8) -> list[list[FaceRow]]:
     return [list(faces[i : i + per_job]) for i in range(0, len(faces), per_job)]
 
 
-def write_job(config: Config, faces: Sequence[FaceRow]) -> None:
-    """Write a job's frames and faces as worker.jobs.store does, calling the worker's hook before commit."""
+def write_job(config: Config, faces: Sequence[FaceRow], role: str | None = None) -> None:
+    """Write a job's frames and faces as worker.jobs.store does, calling the worker's hook before commit
+    (as the database role `role` when given)."""
     frames = [FrameRow(f.frame_id, f.captured_at, f.camera_id, "processed", 640, 480, 1) for f in faces]
     with transaction(config) as conn:
+        if role:
+            conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
         insert_frames(conn, frames)
         inserted = insert_faces(conn, faces)
         hooks.after_faces_committed(conn, config, inserted)
