@@ -79,7 +79,7 @@ def settle_alerts(conn: Conn, config: Config, now: datetime) -> list[tuple[int, 
     changes: list[tuple[int, str]] = []
     for alert in q.active_alerts(conn, "expression"):
         if alert.resident_id is not None:
-            since = alert.decided_until or alert.window_end
+            since = alert.decided_until or alert.window_end + timedelta(microseconds=1)  # after its opening
             found = engine.evaluate(conn, config, alert.resident_id, since, now, by_clock=True)
             changes += [(c.alert_id, c.what) for c in found]
     return changes
