@@ -44,3 +44,9 @@ def test_unreadable_secret_file_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_every_setting_is_described() -> None:
     assert all(doc for _, _, doc in Config.describe())
+
+
+def test_readme_lists_every_setting() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    missing = [var for var, _, _ in Config.describe() if f"`{var}`" not in readme]
+    assert not missing, f"README.md does not list {missing}"
