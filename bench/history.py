@@ -282,6 +282,9 @@ def same(a: Any, b: Any) -> bool:
 
 def compare(name: str, real: Callable[[], Any], naive: Callable[[], Any], repeat: int, naive_repeat: int) -> Timing:
     real_ms, real_rows = median_ms(real, repeat, warm=True)
+    if naive_repeat == 0:
+        log(f"{name}: {real_ms:.1f} ms")
+        return Timing(name, real_ms, float("nan"), True)
     try:
         naive_ms, naive_rows = median_ms(naive, naive_repeat, warm=False)
     except psycopg.errors.QueryCanceled:
@@ -409,10 +412,12 @@ def report(timings: list[Timing], facts: dict[str, str]) -> None:
     print(f"\n{'query':52} {'ms':>9} {'naive ms':>10} {'ratio':>7}  same  goal")
     for t in timings:
         goal = 200.0 if "history page" in t.name else 100.0
-        print(f"{t.name:52} {t.real_ms:9.1f} {t.naive_ms:10.0f} {t.ratio:6.0f}x  {'yes' if t.same else 'NO ':4}"
+        naive = f"{t.naive_ms:10.0f} {t.ratio:6.0f}x" if t.naive_ms == t.naive_ms else f"{'-':>10} {'-':>7}"
+        print(f"{t.name:52} {t.real_ms:9.1f} {naive}  {'yes' if t.same else 'NO ':4}"
               f"  {'ok' if t.real_ms < goal else 'SLOW'} (<{goal:.0f} ms)")
-    print(f"\nslowest query {max(t.real_ms for t in timings):.1f} ms; median ratio"
-          f" {statistics.median(t.ratio for t in timings):.0f}x")
+    ratios = [t.ratio for t in timings if t.naive_ms == t.naive_ms]
+    print(f"\nslowest query {max(t.real_ms for t in timings):.1f} ms"
+          + (f"; median ratio {statistics.median(ratios):.0f}x" if ratios else ""))
 
 
 def parse_args() -> argparse.Namespace:
@@ -421,7 +426,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--days", type=int, default=90)
     p.add_argument("--database", default="affectwatch_bench_history", help="a database of its own (recreated)")
     p.add_argument("--repeat", type=int, default=5, help="timed runs per query (median; after a warm-up)")
-    p.add_argument("--naive-repeat", type=int, default=1, help="timed runs per naive query")
+    p.add_argument("--naive-repeat", type=int, default=1, help="timed runs per naive query (0: no baseline)")
     p.add_argument("--load-seconds", type=float, default=8.0, help="seconds per load-rate measurement")
     p.add_argument("--naive-timeout", type=int, default=300, help="seconds a naive query may take")
     p.add_argument("--reuse", action="store_true", help="keep the filled database of an earlier run")

@@ -163,3 +163,20 @@ def test_dashboard_queries_read_the_aggregates(config: Config, home: dict[str, i
         assert {(r["expression"], r["n"]) for r in counts} == {("sad", 6), ("neutral", 12)}
         history = q.resident_history(conn, home["tom"], days=31, last=date(2030, 3, 31))
         assert history.totals["faces"] == 10 and history.refreshed_at is not None
+
+
+def test_a_transaction_marks_each_hour_once_and_a_rolled_back_mark_is_made_again(config: Config,
+                                                                                 home: dict[str, int]) -> None:
+    with connect(config) as conn:
+        refresh(conn)
+        late = T0 + timedelta(hours=6)
+        with conn.transaction():  # frames and faces of one job, row by row, as the worker writes them
+            add_faces(conn, [Face(late + timedelta(seconds=i), home["room"], home["mary"], "sad") for i in range(4)])
+            with pytest.raises(psycopg.errors.DivisionByZero), conn.transaction():
+                add_faces(conn, [Face(late + timedelta(hours=1), home["room"], home["mary"], "sad")])
+                conn.execute("SELECT 1 / 0")
+            add_faces(conn, [Face(late + timedelta(hours=1, minutes=1), home["room"], home["mary"], "sad")])
+        marks = [r["bucket"] for r in conn.execute("SELECT bucket FROM history_dirty_hours ORDER BY 1")]
+        assert marks == [late, late + timedelta(hours=1)]
+        refresh(conn)
+        assert agg_hourly(conn) == raw_hourly(conn)

@@ -303,8 +303,9 @@ def q7(h: History) -> list[Row]:
 
 
 def q8(h: History) -> list[Row]:
-    rows = [f for f in h.faces if f.at >= h.now - timedelta(days=2) and f.expression == "fear" and f.p >= 0.8]
-    return [(f.local, f.resident, f.camera, Decimal(str(f.p)).quantize(Decimal("0.01")))
+    rows = [f for f in h.faces if f.resident == "Edith Clark" and f.at >= h.now - timedelta(days=2)
+            and f.expression == "fear" and f.p >= 0.8]
+    return [(f.local, f.camera, Decimal(str(f.p)).quantize(Decimal("0.01")))
             for f in sorted(rows, key=lambda f: (f.at, f.camera))]
 
 
