@@ -136,7 +136,8 @@ class Config:
     job_timeout: int = setting(120, _positive(int), "seconds a worker may spend on one job")
     job_retries: int = setting(3, _non_negative(int), "times a failed job is retried")
     worker_maintenance_seconds: int = setting(60, _positive(int),
-                                              "seconds between RQ maintenance runs (requeue killed workers' jobs)")
+                                              "seconds between RQ maintenance runs, busy or idle (requeue killed "
+                                              "workers' jobs)")
     negative_labels: frozenset[str] = setting(
         frozenset({"anger", "contempt", "disgust", "fear", "sad"}), _labels, "labels counted as negative"
     )

@@ -117,7 +117,8 @@ class SchedulerThread(threading.Thread):
 
 def build_worker(config: Config, connection: redis.Redis, name: str | None = None) -> FrameWorker:
     return FrameWorker([config.queue], name=name, connection=connection, serializer=JSONSerializer,
-                       job_class=AllowlistedJob, maintenance_interval=config.worker_maintenance_seconds)
+                       job_class=AllowlistedJob, maintenance_interval=config.worker_maintenance_seconds,
+                       worker_ttl=config.worker_maintenance_seconds + 15)  # an idle worker wakes for maintenance
 
 
 def run(config: Config, device: str | None = None, burst: bool = False, name: str | None = None) -> bool:
