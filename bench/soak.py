@@ -285,18 +285,19 @@ class SoakRun:
         self._set_rate(rate)
         time.sleep(self.s.burst)
         self._set_rate(self.s.fps)
-        return Fault("burst", t, time.time(), f"{rate * len(self.camera_ids):.0f} fps vs ~{capacity:.1f} capacity, "
-                     f"{self.s.burst:.0f} s")
+        return Fault("burst", t, time.time(), f"{rate * len(self.camera_ids):.0f} fps vs ~{capacity:.1f} fps "
+                     f"capacity, {self.s.burst:.0f} s")
 
-    def _capacity(self, window: float = 15.0) -> float:
-        """Frames processed per second over the last `window` seconds (at least 1)."""
+    def _capacity(self) -> float:
+        """The frames per second the workers could do: workers / the mean model time of a frame so far,
+        less 15% for decoding, Redis and Postgres (at least 1; 1 when nothing is known yet)."""
         try:
             with connect(self.config) as conn:
                 rows = q.frame_outcomes(conn, self.camera_ids)
         except Exception:  # the database may be recovering from the previous fault
             return 1.0
-        recent = [r for r in rows if r.processed_at.timestamp() >= time.time() - window]
-        return max(1.0, len(recent) / window)
+        ms = [r.detect_ms + r.classify_ms for r in rows if r.detect_ms is not None and r.classify_ms is not None]
+        return max(1.0, 0.85 * self.s.workers * 1000 / (sum(ms) / len(ms))) if ms else 1.0
 
     def _set_rate(self, fps: float) -> None:
         with transaction(self.config) as conn:

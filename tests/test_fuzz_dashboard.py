@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -66,20 +67,26 @@ class Target:
     statuses: dict[int, int] = field(default_factory=dict)
 
 
+def new_id(conn: psycopg.Connection[Any], query: str, *args: object) -> int:
+    row = conn.execute(query, args).fetchone()
+    assert row is not None
+    return int(row["id"])
+
+
 @pytest.fixture()
 def target(dash_config: Config, accounts: dict[str, int], clock: FakeClock, face_video: Path) -> Iterator[Target]:
     app: Flask = create_app(dash_config, clock=clock)  # TESTING off: as in production
     client = app.test_client()
     assert sign_in(client, "admin").status_code == 302
     with db(dash_config) as conn:
-        rid = conn.execute("INSERT INTO residents (name) VALUES ('Ada') RETURNING id").fetchone()["id"]
-        cid = conn.execute("INSERT INTO cameras (name, source, resident_id) VALUES ('lounge', %s, %s) RETURNING id",
-                           (str(face_video), rid)).fetchone()["id"]
-        aid = conn.execute("INSERT INTO alerts (kind, resident_id, camera_id, window_start, window_end, n_faces,"
-                           " negative_share, peak_share) VALUES ('expression', %s, %s, now(), now(), 20, .7, .7)"
-                           " RETURNING id", (rid, cid)).fetchone()["id"]
-        pid = conn.execute("INSERT INTO monitoring_pauses (resident_id, starts_at, ends_at, reason) VALUES"
-                           " (%s, now(), now() + interval '1 hour', 'care') RETURNING id", (rid,)).fetchone()["id"]
+        rid = new_id(conn, "INSERT INTO residents (name) VALUES ('Ada') RETURNING id")
+        cid = new_id(conn, "INSERT INTO cameras (name, source, resident_id) VALUES ('lounge', %s, %s) RETURNING id",
+                     str(face_video), rid)
+        aid = new_id(conn, "INSERT INTO alerts (kind, resident_id, camera_id, window_start, window_end, n_faces,"
+                     " negative_share, peak_share) VALUES ('expression', %s, %s, now(), now(), 20, .7, .7)"
+                     " RETURNING id", rid, cid)
+        pid = new_id(conn, "INSERT INTO monitoring_pauses (resident_id, starts_at, ends_at, reason) VALUES"
+                     " (%s, now(), now() + interval '1 hour', 'care') RETURNING id", rid)
     others = [uid for name, uid in accounts.items() if name != "admin"]  # the admin stays signed in and in charge
     found = Target(client, {"resident_id": [rid], "camera_id": [cid], "alert_id": [aid], "pause_id": [pid],
                             "user_id": others})

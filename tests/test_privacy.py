@@ -56,7 +56,7 @@ def resident(config: Config, name: str = "Maud Gonne") -> int:
     with transaction(config) as conn:
         row = conn.execute("INSERT INTO residents (name, room) VALUES (%s, '3') RETURNING id", (name,)).fetchone()
     assert row is not None
-    return int(row["id"])
+    return int(str(row["id"]))
 
 
 # --- the audit log ----------------------------------------------------------------------------------------
@@ -92,7 +92,7 @@ def test_the_dashboard_role_may_append_to_the_log_but_never_change_it(config: Co
         audit.record(conn, audit.Actor("nurse", 7, "10.0.0.9"), "view", rid, "history page")
         for change in ("UPDATE audit_log SET actor = 'someone else'", "DELETE FROM audit_log"):
             with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
-                conn.execute(sql.SQL(change))  # type: ignore[arg-type]
+                conn.execute(sql.SQL(change))
         conn.commit()
     assert [(e.actor, e.action) for e in entries(config, rid)] == [("nurse", "view")]
 
@@ -134,7 +134,7 @@ def open_alert(config: Config, resident_id: int, camera_id: int) -> int:
             " peak_share) VALUES ('expression', %s, %s, %s, %s, 20, 0.7, 0.7) RETURNING id",
             (resident_id, camera_id, now - timedelta(minutes=10), now)).fetchone()
     assert row is not None
-    return int(row["id"])
+    return int(str(row["id"]))
 
 
 def face_row(frame_id: uuid.UUID, resident_id: int, camera_id: int, p_sad: float) -> FaceRow:

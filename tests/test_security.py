@@ -19,6 +19,7 @@ import psycopg
 import pytest
 import redis
 from flask.testing import FlaskClient
+from psycopg import sql
 
 from affectwatch.config import Config
 from affectwatch.db import connect
@@ -74,11 +75,13 @@ def test_passwords_are_stored_as_scrypt_hashes(config: Config) -> None:
 
     with db(config) as conn:
         create_account(conn, "matron", "a long enough passphrase", "admin")
-        stored = conn.execute("SELECT password_hash FROM users WHERE username = 'matron'").fetchone()
-    method, salt, digest = stored["password_hash"].split("$")
+        row = conn.execute("SELECT password_hash FROM users WHERE username = 'matron'").fetchone()
+    assert row is not None
+    stored = str(row["password_hash"])
+    method, salt, digest = stored.split("$")
     n = int(method.split(":")[1])
     assert method.startswith("scrypt:") and n >= 2**15 and len(salt) >= 16 and len(digest) >= 64
-    assert "a long enough passphrase" not in stored["password_hash"]
+    assert "a long enough passphrase" not in stored
 
 
 # --- response headers and cookies --------------------------------------------------------------------------
@@ -145,9 +148,9 @@ def test_a_wrong_redis_password_is_refused_not_ignored(config: Config, redis_con
 ])
 def test_roles_cannot_touch_the_privacy_tables_beyond_their_work(config: Config, role: str, statement: str) -> None:
     with connect(config) as conn:
-        conn.execute(f"SET ROLE {role}")  # type: ignore[arg-type]
+        conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            conn.execute(statement)  # type: ignore[arg-type]
+            conn.execute(sql.SQL(statement))
 
 
 # --- the repository and the dependency audit ---------------------------------------------------------------

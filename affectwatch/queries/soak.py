@@ -24,10 +24,12 @@ class FrameOutcome:
     processed_at: datetime
     latency_ms: float | None
     job_id: str | None
+    detect_ms: float | None = None
+    classify_ms: float | None = None
 
 
 FRAMES = """
-SELECT frame_id, camera_id, status, captured_at, processed_at, latency_ms, job_id
+SELECT frame_id, camera_id, status, captured_at, processed_at, latency_ms, job_id, detect_ms, classify_ms
 FROM frames WHERE camera_id = ANY (%s)
 """
 
