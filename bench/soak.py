@@ -350,7 +350,9 @@ class SoakRun:
         if fault.job_id is not None:
             done = latency_of_job(rows, self.ledger.jobs.get(fault.job_id, []))
             fault.recovery = "until the killed job's frames were written"
-            fault.recovered_s = None if done is None else done - fault.ended
+            fault.recovered_s = None if done is None else max(0.0, done - fault.ended)
+            if done is not None and done <= fault.ended:  # killed between its commit and RQ's acknowledgement
+                fault.recovery = "committed before the kill; its requeued run wrote nothing twice"
         elif fault.camera_id is not None:
             back = [r.captured_at.timestamp() for r in rows if r.camera_id == fault.camera_id
                     and r.captured_at.timestamp() > fault.ended]
