@@ -125,7 +125,10 @@ def _path(raw: str, check_readable: bool) -> Source:
     bad = sorted({c for c in raw if c in _FORBIDDEN_IN_PATHS})
     if bad:
         raise SourceError(f"the path contains shell metacharacters {''.join(bad)!r}, which are not allowed")
-    path = Path(raw).expanduser()
+    try:
+        path = Path(raw).expanduser()
+    except RuntimeError as exc:  # "~name" of an unknown user, or no home directory at all
+        raise SourceError(f"{raw!r}: cannot expand '~' ({exc}); give the full path") from exc
     if not path.is_absolute():
         path = path.resolve()
     if path.is_dir():

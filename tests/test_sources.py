@@ -87,3 +87,9 @@ def test_redact_hides_only_the_password() -> None:
     assert redact("rtsp://admin:s3cret@10.0.0.5:554/live") == "rtsp://admin:***@10.0.0.5:554/live"
     assert redact("http://cam.local/video?x=1") == "http://cam.local/video?x=1"
     assert redact("/videos/a.mp4") == "/videos/a.mp4"
+
+
+def test_a_tilde_that_cannot_be_expanded_is_refused_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HOME", raising=False)
+    with pytest.raises(SourceError, match="cannot expand"):
+        validate_source("~nosuchuser-affectwatch/video.mp4")
