@@ -6,9 +6,9 @@ for each resident of those faces whose expression alert is unresolved and has no
 crop of their most negative face in this job (the box from its face row, the pixels from the job's
 frame, which is never stored itself) is kept as a small JPEG until taken_at + the configured hours.
 
-Deletion: take() deletes expired snapshots (at most once a minute per worker), purge() does it on
-demand (`affectwatch snapshots purge`), get_snapshot() never returns an expired one, and a CHECK in
-the schema refuses to store one that would be kept longer than 72 hours.
+Deletion: every pass of `affectwatch history maintain` (once a minute) calls purge(), take() does too (at
+most once a minute per worker), get_snapshot() never returns an expired one, and a CHECK in the schema
+refuses to store one that would be kept longer than 72 hours.
 """
 
 from __future__ import annotations

@@ -234,3 +234,23 @@ def test_no_face_of_a_paused_or_unmonitored_resident_is_stored(config: Config, l
     with connect(config) as conn:
         assert conn.execute("SELECT count(*) AS n FROM faces").fetchone() == {"n": 0}
         assert conn.execute("SELECT n_faces FROM frames").fetchone() == {"n_faces": 1}  # the frame is accounted for
+
+
+def test_history_maintenance_deletes_snapshots_past_their_expiry(config: Config, face_video: Path) -> None:
+    from affectwatch.history import maintenance
+
+    camera_id, rid = add_test_camera(config, face_video)
+    assert rid is not None
+    now = datetime.now(UTC)
+    for hours_ago in (80, 1):
+        alert = open_alert(config, rid, camera_id)
+        taken = now - timedelta(hours=hours_ago)
+        with transaction(config) as conn:
+            snap_q.insert_snapshot(conn, snap_q.Snapshot(alert, rid, uuid.uuid4(), taken, taken,
+                                                         taken + timedelta(hours=72), b"\xff\xd8"))
+            conn.execute("UPDATE alerts SET state = 'resolved', resolved_at = now() WHERE id = %s", (alert,))
+    result = maintenance.run_once(config, with_retention=False)
+    assert "snapshots" not in result.errors
+    with connect(config) as conn:
+        left = conn.execute("SELECT taken_at FROM alert_snapshots").fetchall()
+    assert [r["taken_at"] for r in left] == [now - timedelta(hours=1)]  # the 80-hour-old one is gone

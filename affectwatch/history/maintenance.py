@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from affectwatch import snapshots
 from affectwatch.config import Config
 from affectwatch.db import connect
 from affectwatch.exceptions import DatabaseUnavailable
@@ -38,6 +39,7 @@ def run_once(config: Config, with_retention: bool = True, now: datetime | None =
         _step(result, "settings", lambda: settings.sync_settings(conn, config))
         _step(result, "partitions", lambda: _partitions(conn, config, now, result))
         _step(result, "aggregates", lambda: _refresh(conn, result))
+        _step(result, "snapshots", lambda: snapshots.purge(conn, now))  # alert snapshots past their expiry
         if with_retention:
             _step(result, "retention", lambda: _retention(conn, config, now, result))
     return result
