@@ -160,3 +160,42 @@ def test_evaluate_detect_goes_through_the_worker_face_path(trained: Path, tmp_pa
     assert got["no_face"] == 1
     assert got["n"] == 3
     assert got["confusion"] == expected_figures(true, pred)["confusion"]
+
+
+def test_source_weights_give_an_extra_source_the_main_label_mix() -> None:
+    from worker.training import source_weights
+
+    main = torch.tensor([0, 0, 1, 1, 2, 2])  # one third each
+    extra = torch.tensor([0] * 8 + [1, 2])  # mostly label 0: its framing would predict label 0
+    y = torch.cat([main, extra])
+    source = torch.tensor([0] * 6 + [1] * 10)
+    w = source_weights(y, source, 3)
+    assert torch.equal(w[:6], torch.ones(6))
+    mix = torch.bincount(extra, weights=w[6:], minlength=3)
+    assert torch.allclose(mix / mix.sum(), torch.full((3,), 1 / 3))
+    assert abs(float(w[6:].mean()) - 1.0) < 1e-6
+
+
+def test_source_weights_cap_a_rare_label_of_an_extra_source() -> None:
+    from worker.training import source_weights
+
+    y = torch.tensor([0, 1] + [0] * 99 + [1])
+    source = torch.tensor([0, 0] + [1] * 100)
+    w = source_weights(y, source, 2, cap=15.0)
+    assert float(w[-1] / w[2]) == pytest.approx(15.0 / (0.5 / 0.99))
+
+
+def test_train_refuses_an_unknown_augmentation(data: Path, tmp_path: Path) -> None:
+    from affectwatch.exceptions import ModelError
+
+    with pytest.raises(ModelError, match="unknown augmentation"):
+        Trainer(TrainSettings(data=data, out=tmp_path / "m.safetensors", augment="wild", progress=False))
+
+
+def test_train_with_a_balanced_extra_source(data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "balanced.safetensors"
+    args = train_args(data, out, 1) + ["--extra-train", str(data / "val"), "--balance-sources",
+                                       "--augment", "strong"]
+    assert cli.main(args) == 0
+    settings = read_meta(out).extra["settings"]
+    assert settings["balance_sources"] == "True" and settings["augment"] == "strong"

@@ -21,6 +21,13 @@ class AugmentSettings:
     blur_p: float = 0.2
 
 
+PRESETS: dict[str, AugmentSettings] = {
+    "strong": AugmentSettings(),
+    "light": AugmentSettings(rotation_deg=10.0, scale=(0.9, 1.1), shift=0.08, brightness=0.25,
+                             contrast=0.3, gamma=0.25, erase_p=0.1, blur_p=0.1),
+}
+
+
 def _affine(n: int, s: AugmentSettings, g: torch.Generator) -> torch.Tensor:
     angle = (torch.rand(n, generator=g) * 2 - 1) * math.radians(s.rotation_deg)
     scale = torch.empty(n).uniform_(s.scale[0], s.scale[1], generator=g)

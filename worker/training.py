@@ -17,7 +17,7 @@ from torch import nn
 from affectwatch.exceptions import LabelError, ModelError
 from affectwatch.labels import LABELS
 from worker import charts, metrics
-from worker.augment import AugmentSettings, augment
+from worker.augment import PRESETS, augment
 from worker.datasets import FaceSet, load_faces
 from worker.models.modelfile import ModelMeta, save_model
 from worker.models.nets import DEFAULT_INPUT_SIZE, build
@@ -44,6 +44,8 @@ class TrainSettings:
     extra_train: list[Path] = field(default_factory=list)
     input_size: int = 0
     max_minutes: float = 0.0
+    augment: str = "light"
+    balance_sources: bool = False
     progress: bool = True
 
 
@@ -73,19 +75,42 @@ def class_weights(y: torch.Tensor, k: int, mode: str) -> torch.Tensor | None:
     return w / (w * counts).sum() * counts.sum()
 
 
+def source_weights(y: torch.Tensor, source: torch.Tensor, k: int, cap: float = 15.0) -> torch.Tensor:
+    """Per-face weights that give each extra source (1, 2, ...) the label mix of the main one (0).
+
+    Without them, a source whose faces are mostly neutral and happy teaches the network that its
+    framing, not the expression, predicts the label: a shortcut that fails in service.
+    """
+    weights = torch.ones(len(y))
+    target = torch.bincount(y[source == 0], minlength=k).float()
+    target /= target.sum()
+    for src in sorted(set(source.tolist())):
+        if src == 0:
+            continue
+        mask = source == src
+        share = torch.bincount(y[mask], minlength=k).float() / int(mask.sum())
+        w = (target / share.clamp(min=1e-9)).clamp(max=cap)[y[mask]]
+        weights[mask] = w / w.mean()
+    return weights
+
+
 def merge(a: FaceSet, b: FaceSet) -> FaceSet:
     return FaceSet(np.concatenate([a.images, b.images]), a.labels + b.labels, a.paths + b.paths)
 
 
-def load_data(s: TrainSettings, size: int) -> tuple[FaceSet, FaceSet]:
+def load_data(s: TrainSettings, size: int) -> tuple[FaceSet, FaceSet, torch.Tensor]:
+    """Training and validation faces, and for each training face the index of its source folder."""
     train_dir, val_dir = s.data / "train", s.data / "val"
     for d in (train_dir, val_dir):
         if not d.is_dir():
             raise LabelError(f"{s.data} must hold train/ and val/ folders of class folders; {d} is missing")
     train = load_faces(train_dir, size, progress=s.progress)
-    for extra in s.extra_train:
-        train = merge(train, load_faces(extra, size, progress=s.progress))
-    return train, load_faces(val_dir, size, progress=s.progress)
+    sources = [torch.zeros(len(train.labels), dtype=torch.long)]
+    for i, extra in enumerate(s.extra_train, start=1):
+        more = load_faces(extra, size, progress=s.progress)
+        sources.append(torch.full((len(more.labels),), i, dtype=torch.long))
+        train = merge(train, more)
+    return train, load_faces(val_dir, size, progress=s.progress), torch.cat(sources)
 
 
 def evaluate_logits(net: nn.Module, x: torch.Tensor, device: str, batch: int = 512) -> torch.Tensor:
@@ -111,7 +136,9 @@ class Trainer:
     def __init__(self, s: TrainSettings) -> None:
         self.s = s
         self.size = s.input_size or DEFAULT_INPUT_SIZE.get(s.arch, 48)
-        self.train_set, self.val_set = load_data(s, self.size)
+        if s.augment not in PRESETS:
+            raise ModelError(f"unknown augmentation {s.augment!r}; choose one of {', '.join(PRESETS)}")
+        self.train_set, self.val_set, sources = load_data(s, self.size)
         self.labels = model_labels(self.train_set)
         missing = set(self.val_set.labels) - set(self.labels)
         if missing:
@@ -127,10 +154,13 @@ class Trainer:
             self._init_from(s.init)
         self.opt = torch.optim.AdamW(self.net.parameters(), lr=s.lr, weight_decay=s.weight_decay)
         self.steps = (len(self.train.y) + s.batch_size - 1) // s.batch_size
-        self.sched = torch.optim.lr_scheduler.OneCycleLR(
-            self.opt, max_lr=s.lr, total_steps=s.epochs * self.steps, pct_start=0.2
+        total = s.epochs * self.steps
+        self.sched = torch.optim.lr_scheduler.OneCycleLR(  # warm-up: a fifth, at least two steps
+            self.opt, max_lr=s.lr, total_steps=total, pct_start=min(0.5, max(0.2, 2 / total))
         )
         self.weights = class_weights(self.train.y, len(self.labels), s.class_weighting)
+        self.face_weights = (source_weights(self.train.y, sources, len(self.labels)) if s.balance_sources
+                             else torch.ones(len(self.train.y)))
         self.gen = torch.Generator().manual_seed(s.seed)
         self.state = State()
         self.scaler = torch.amp.GradScaler("cuda", enabled=s.device.startswith("cuda"))
@@ -192,10 +222,10 @@ class Trainer:
         bar = _bar(range(self.steps), self.s.progress, f"epoch {self.state.epoch + 1}/{self.s.epochs}")
         for step in bar:
             idx = order[step * self.s.batch_size : (step + 1) * self.s.batch_size]
-            x = augment(self.train.x[idx].float() / 255.0, AugmentSettings(), self.gen)
+            x = augment(self.train.x[idx].float() / 255.0, PRESETS[self.s.augment], self.gen)
             x = x.to(self.s.device).contiguous(memory_format=torch.channels_last)
             y = self.train.y[idx].to(self.s.device)
-            loss, logits = self._step(x, y)
+            loss, logits = self._step(x, y, self.face_weights[idx].to(self.s.device))
             total += loss * len(idx)
             right += int((logits.argmax(1) == y).sum())
             seen += len(idx)
@@ -203,12 +233,15 @@ class Trainer:
                 bar.set_postfix(loss=f"{total / seen:.3f}", acc=f"{right / seen:.3f}")
         return total / seen, right / seen
 
-    def _step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, torch.Tensor]:
+    def _step(self, x: torch.Tensor, y: torch.Tensor, face_w: torch.Tensor) -> tuple[float, torch.Tensor]:
         cuda = self.s.device.startswith("cuda")
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
             logits = self.net(x)
-            w = None if self.weights is None else self.weights.to(x.device)
-            loss = F.cross_entropy(logits.float(), y, weight=w, label_smoothing=self.s.label_smoothing)
+            w = torch.ones(len(self.labels)) if self.weights is None else self.weights
+            w = w.to(x.device)
+            per_face = F.cross_entropy(logits.float(), y, weight=w, label_smoothing=self.s.label_smoothing,
+                                       reduction="none")
+            loss = (per_face * face_w).sum() / (w[y] * face_w).sum()
         self.opt.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()  # type: ignore[no-untyped-call]
         self.scaler.step(self.opt)

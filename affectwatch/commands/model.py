@@ -32,6 +32,10 @@ def _train_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--init", type=Path, help="start from these weights (.safetensors or a state dict)")
     p.add_argument("--extra-train", type=Path, action="append", default=[], help="more class folders to train on")
     p.add_argument("--input-size", type=int, default=0)
+    p.add_argument("--augment", choices=["light", "strong"], default="light",
+                   help="augmentation preset: light (default) or strong (more rotation, erasing and blur)")
+    p.add_argument("--balance-sources", action="store_true",
+                   help="weight each --extra-train folder's faces to the label mix of --data/train")
     p.add_argument("--max-minutes", type=float, default=0.0, help="stop after this long (0: no limit)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(handler=train)
