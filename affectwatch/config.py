@@ -126,7 +126,7 @@ class Config:
     detect_max_side: int = setting(960, _non_negative(int),
                                    "frames are scaled so their longer side is at most this before detection (0: never)")
     face_threshold: float = setting(0.9, _fraction, "MTCNN probability below which a detection is discarded")
-    detect_scale_step: float = setting(0.709, _scale_step, "MTCNN image-pyramid scale step, between 0 and 1"
+    detect_scale_step: float = setting(0.65, _scale_step, "MTCNN image-pyramid scale step, between 0 and 1"
                                        " (lower: fewer pyramid levels, faster, may miss faces between levels)")
     detect_proposal_threshold: float = setting(0.6, _fraction, "MTCNN first-stage (P-Net) probability a face proposal"
                                                " needs (higher: fewer proposals to check, faster, may miss hard faces)")
@@ -196,6 +196,9 @@ class Config:
                                             "days the hourly expression aggregates are kept (0: forever)")
     retention_alert_days: int = setting(730, _non_negative(int),
                                         "days resolved alerts are kept, with their events (0: forever)")
+    retention_audit_days: int = setting(730, _non_negative(int),
+                                        "days audit-log entries (who viewed, exported or erased what) are kept"
+                                        " (0: forever)")
     partitions_ahead: int = setting(3, _non_negative(int), "months of faces/frames partitions made ahead of now")
     history_refresh_seconds: float = setting(60.0, _positive(float),
                                              "seconds between refreshes of the history aggregates (history maintain)")

@@ -1,0 +1,117 @@
+"""MTCNN's three stages for one frame, with facenet-pytorch's networks and weights, resampled by OpenCV.
+
+facenet-pytorch's own `detect_face` resizes the image pyramid and every candidate box with torch's
+area interpolation (`adaptive_avg_pool2d`), one call per box: on a CPU that was about as costly as
+the three networks themselves. Here the same algorithm (pyramid, P-Net, NMS, R-Net, O-Net, box
+regression, "Min" NMS) runs with `cv2.resize(INTER_AREA)`, OpenCV's area resampling, and the
+networks see each stage's candidates in one batch. Pure: an RGB array in, boxes and probabilities out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+import torch
+from facenet_pytorch.models.utils.detect_face import batched_nms_numpy, bbreg, generateBoundingBox, pad, rerec
+from torchvision.ops import nms
+
+Array = npt.NDArray[Any]
+
+
+@dataclass(frozen=True)
+class Stages:
+    """MTCNN's knobs: smallest face, pyramid step, and each stage's probability threshold."""
+
+    min_face_size: int = 20
+    factor: float = 0.709
+    thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7)
+
+
+def net_device(net: Any) -> torch.device:
+    return next(net.parameters()).device  # type: ignore[no-any-return]
+
+
+def pyramid(height: int, width: int, min_face_size: int, factor: float) -> list[float]:
+    """The scales at which P-Net (a 12-pixel window) sees faces from min_face_size up to the frame."""
+    scale, side, scales = 12.0 / min_face_size, min(height, width) * 12.0 / min_face_size, []
+    while side >= 12:
+        scales.append(scale)
+        scale, side = scale * factor, side * factor
+    return scales
+
+
+def normalise(pixels: Array, device: torch.device) -> torch.Tensor:
+    """H x W x 3 (or N x H x W x 3) float pixels to MTCNN's N x 3 x H x W input in [-1, 1].
+
+    The permuted view keeps the pixels' memory order (channels-last): about a third faster on a CPU
+    than a contiguous copy, mostly in max-pooling.
+    """
+    batch = pixels if pixels.ndim == 4 else pixels[None]
+    return torch.from_numpy((batch - 127.5) * 0.0078125).permute(0, 3, 1, 2).to(device)
+
+
+def crops(image: Array, boxes: torch.Tensor, side: int) -> Array:
+    """Each box cut from the image (clamped to it, as facenet-pytorch does) and resized to side x side."""
+    h, w = image.shape[:2]
+    y, ey, x, ex = pad(boxes, w, h)
+    y0, x0 = np.clip(y - 1, 0, h - 1), np.clip(x - 1, 0, w - 1)
+    y1, x1 = np.maximum(ey, y0 + 1), np.maximum(ex, x0 + 1)
+    out = np.empty((len(y), side, side, 3), np.float32)
+    for k in range(len(y)):
+        out[k] = cv2.resize(image[y0[k] : y1[k], x0[k] : x1[k]], (side, side), interpolation=cv2.INTER_AREA)
+    return out
+
+
+def proposals(image: Array, pnet: Any, stages: Stages) -> torch.Tensor:
+    """Stage one: P-Net over the pyramid, NMS per scale and over all, regressed square boxes."""
+    h, w = image.shape[:2]
+    found = []
+    for scale in pyramid(h, w, stages.min_face_size, stages.factor):
+        small = cv2.resize(image, (int(w * scale + 1), int(h * scale + 1)), interpolation=cv2.INTER_AREA)
+        reg, probs = pnet(normalise(small, net_device(pnet)))
+        boxes, _ = generateBoundingBox(reg, probs[:, 1], scale, stages.thresholds[0])
+        found.append(boxes[nms(boxes[:, :4], boxes[:, 4], 0.5)])
+    boxes = torch.cat(found)
+    boxes = boxes[nms(boxes[:, :4], boxes[:, 4], 0.7)]
+    width, height = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+    moved = boxes[:, :4] + boxes[:, 5:9] * torch.stack([width, height, width, height], 1)
+    squared: torch.Tensor = rerec(torch.cat([moved, boxes[:, 4:5]], 1))
+    return squared
+
+
+def refine(image: Array, boxes: torch.Tensor, rnet: Any, threshold: float) -> torch.Tensor:
+    """Stage two: R-Net on 24 x 24 crops of every proposal at once; keep, NMS, regress, square."""
+    if len(boxes) == 0:
+        return boxes
+    reg, probs = rnet(normalise(crops(image, boxes, 24), boxes.device))
+    keep = probs[:, 1] > threshold
+    boxes = torch.cat([boxes[keep, :4], probs[keep, 1:2]], 1)
+    pick = nms(boxes[:, :4], boxes[:, 4], 0.7)
+    squared: torch.Tensor = rerec(bbreg(boxes[pick], reg[keep][pick]))
+    return squared
+
+
+def output(image: Array, boxes: torch.Tensor, onet: Any, threshold: float) -> torch.Tensor:
+    """Stage three: O-Net on 48 x 48 crops; keep, regress, and NMS by the smaller box's area."""
+    if len(boxes) == 0:
+        return boxes
+    reg, _, probs = onet(normalise(crops(image, boxes, 48), boxes.device))
+    keep = probs[:, 1] > threshold
+    boxes = bbreg(torch.cat([boxes[keep, :4], probs[keep, 1:2]], 1), reg[keep])
+    return boxes[batched_nms_numpy(boxes[:, :4], boxes[:, 4], torch.zeros(len(boxes), dtype=torch.long), 0.7, "Min")]
+
+
+def detect(rgb: Array, nets: tuple[Any, Any, Any], stages: Stages) -> tuple[Array, Array]:
+    """Boxes (x1, y1, x2, y2) and probabilities of the faces in one H x W x 3 uint8 RGB frame."""
+    image = np.asarray(rgb, np.float32)
+    pnet, rnet, onet = nets
+    with torch.inference_mode():
+        boxes = proposals(image, pnet, stages)
+        boxes = refine(image, boxes, rnet, stages.thresholds[1])
+        boxes = output(image, boxes, onet, stages.thresholds[2])
+    found = boxes.cpu().numpy()
+    return found[:, :4], found[:, 4]
