@@ -88,3 +88,36 @@ def test_a_worker_killed_mid_job_loses_nothing_and_the_retry_writes_once(
         log = stop(second)
     assert counts(cfg, camera_id) == (12, 12), log
     assert Job.fetch(job.id, connection=redis_conn, serializer=queue.serializer).retries_left == 1
+
+
+def test_a_worker_keeps_its_models_through_a_redis_outage_mid_job(
+        config: Config, model_path: Path, astronaut: np.ndarray, face_video: Path, tmp_path: Path) -> None:
+    from bench.soak_services import PrivateRedis
+
+    server = PrivateRedis(tmp_path, persistent=True)
+    server.start()
+    conn = redis.Redis.from_url(server.url)
+    try:
+        cfg = replace(worker_config(config, model_path), redis_url=server.url, job_timeout=30, frame_ttl=600)
+        camera_id, _ = add_test_camera(cfg, face_video)
+        big = np.zeros((720, 1280, 3), np.uint8)
+        big[120:600, 320:960] = astronaut_frame(astronaut)
+        job = enqueue(cfg, conn, camera_id, [payload(camera_id, jpeg(big)) for _ in range(12)],
+                      retries=2, retry_interval=1)
+        worker = start_worker(cfg)
+        wait_for("job start", lambda: job.get_status() == JobStatus.STARTED, 120, worker)
+        server.stop()  # Redis goes while the job runs: the job's rows commit, its result cannot be saved
+        wait_for("the job's rows", lambda: counts(cfg, camera_id) == (12, 12), 120, worker)
+        time.sleep(3)
+        server.start()
+        queue = frame_queue(cfg, conn)
+        wait_for("the job back in the started registry", lambda: job.id in queue.started_job_registry, 30, worker)
+        queue.started_job_registry.cleanup(timestamp=time.time() + cfg.job_timeout + 61)  # fake the clock
+        wait_for("retried job", lambda: job.get_status() == JobStatus.FINISHED, 120, worker)
+        assert worker.poll() is None, "the worker process exited"
+        log = stop(worker)
+    finally:
+        conn.close()
+        server.stop()
+    assert "starting over" in log and log.count("pipeline ready") == 1, log
+    assert counts(cfg, camera_id) == (12, 12)

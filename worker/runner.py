@@ -11,6 +11,8 @@
   rq's scheduler as a thread (SchedulerThread), which moves due jobs back to the queue each second;
   one worker at a time holds the scheduler lock. rq would fork the scheduler into a process of its
   own: a fork of a process that ran torch, and one that outlives a killed worker.
+- When Redis goes away (a restart, a failover), the worker keeps its loaded models, waits with
+  back-off and reconnects, rather than exiting and loading the models again in a new process.
 - A worker killed mid-job leaves its job in the queue's StartedJobRegistry; once the job's
   heartbeat (its timeout + 60 s) has lapsed, the maintenance of any worker on the queue requeues
   it while it has retries left, else moves it to the failed-job registry.
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 import redis
@@ -36,6 +39,8 @@ from worker import jobs
 from worker.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
+
+MAX_RESTART_DELAY = 30.0  # seconds before a worker whose loop broke (Redis gone) starts over, at most
 
 
 class AllowlistedJob(Job):
@@ -124,6 +129,39 @@ def build_worker(config: Config, connection: redis.Redis, name: str | None = Non
 def run(config: Config, device: str | None = None, burst: bool = False, name: str | None = None) -> bool:
     """Load the models, then work the frame queue (until it is empty with burst). True if any job ran."""
     jobs.install(Pipeline.load(config, device))
+    try:
+        return work_through_outages(config, burst, name)
+    finally:
+        jobs.install(None)
+
+
+def work_through_outages(config: Config, burst: bool, name: str | None) -> bool:
+    """Work the queue; when Redis goes away, keep the loaded models, wait with back-off and work again.
+
+    rq's worker quits its loop (logging "unhandled exception, quitting") when Redis fails outside its
+    dequeue; a worker that quit without being asked to stop, or raised a Redis error, starts over. A
+    job that was running stays in its started-job registry and is requeued by maintenance once its
+    heartbeat lapses; its rows are written at most once either way.
+    """
+    delay, attempt = 1.0, 0
+    while True:
+        worker_name = name if attempt == 0 or name is None else f"{name}-{attempt}"
+        try:
+            ran, stopped = work(config, burst, worker_name)
+            if burst or stopped:
+                return ran
+            reason = "its loop ended without a stop request"
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            reason = f"Redis: {exc}"
+        attempt += 1
+        log.error("worker %s stopped working (%s); models stay loaded, starting over in %.0f s (attempt %d)",
+                  worker_name or "", reason, delay, attempt)
+        time.sleep(delay)
+        delay = min(delay * 2, MAX_RESTART_DELAY)
+
+
+def work(config: Config, burst: bool, name: str | None) -> tuple[bool, bool]:
+    """One connection, one rq worker and its scheduler thread: (any job ran, a stop was requested)."""
     connection = redis_connection(config)
     worker = build_worker(config, connection, name)
     scheduler = SchedulerThread(worker)
@@ -133,8 +171,8 @@ def run(config: Config, device: str | None = None, burst: bool = False, name: st
     else:
         scheduler.start()
     try:
-        return worker.work(burst=burst, logging_level=config.log_level.upper())
+        ran = worker.work(burst=burst, logging_level=config.log_level.upper())
+        return ran, bool(worker._stop_requested)
     finally:
         scheduler.stop()
-        jobs.install(None)
         connection.close()
