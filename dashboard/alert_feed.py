@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from affectwatch.queries import alerts as aq
 from affectwatch.queries import dashboard as dq
+from affectwatch.queries.snapshots import snapshot_expiry
 from dashboard import inputs
 
 Conn = Any
@@ -58,8 +59,10 @@ def listing(conn: Conn, f: dict[str, Any], limit: int = PAGE_SIZE) -> list[dict[
     return [as_row(a) for a in found]
 
 
-def detail(conn: Conn, alert_id: int) -> dict[str, Any]:
-    return {**as_row(aq.get_alert(conn, alert_id)), "events": [asdict(e) for e in aq.alert_events(conn, alert_id)]}
+def detail(conn: Conn, alert_id: int, now: datetime) -> dict[str, Any]:
+    """The alert, its events, and when its face-crop snapshot expires (None: it has none)."""
+    return {**as_row(aq.get_alert(conn, alert_id)), "events": [asdict(e) for e in aq.alert_events(conn, alert_id)],
+            "snapshot_expires": snapshot_expiry(conn, alert_id, now)}
 
 
 def feed(conn: Conn, after: int | None) -> dict[str, Any]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from affectwatch import audit, snapshots
 from affectwatch.exceptions import AffectWatchError, NotFoundError
 from affectwatch.queries import cameras, residents
 from dashboard import alert_feed, inputs
@@ -30,7 +31,17 @@ def index() -> ResponseReturnValue:
 @bp.route("/<int:alert_id>")
 @requires("alerts:view")
 def show(alert_id: int) -> ResponseReturnValue:
-    return render_template("alerts/show.html", alert=alert_feed.detail(db(), alert_id))
+    return render_template("alerts/show.html", alert=alert_feed.detail(db(), alert_id, now()))
+
+
+@bp.route("/<int:alert_id>/snapshot.jpg")
+@requires("alerts:view")
+def snapshot(alert_id: int) -> ResponseReturnValue:
+    """The alert's face-crop snapshot (until it expires); each look is written to the audit log."""
+    shot = snapshots.shown(db(), alert_id, audit.request_actor(), now())
+    if shot is None:
+        abort(404)
+    return Response(shot.jpeg, mimetype="image/jpeg", headers={"Cache-Control": "no-store, private"})
 
 
 @bp.route("/<int:alert_id>/acknowledge", methods=["POST"])

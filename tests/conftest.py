@@ -21,10 +21,30 @@ from psycopg import sql
 
 from affectwatch.config import Config
 from affectwatch.migrate import migrate
+from tests.fuzzing import CaseCounter
 
 SERVER_URL = os.environ.get("AFFECTWATCH_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("AFFECTWATCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 TEST_DB = f"affectwatch_test_{os.getpid()}"
+FUZZ_CASES = CaseCounter()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    yield
+    statistics = getattr(item, "hypothesis_statistics", None)
+    if call.when == "call" and statistics:
+        FUZZ_CASES.add(item.nodeid, statistics)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not FUZZ_CASES.files:
+        return
+    terminalreporter.section("fuzz cases (hypothesis)")
+    for line in FUZZ_CASES.lines():
+        terminalreporter.write_line(line)
+    if os.environ.get("AFFECTWATCH_FUZZ_REPORT"):
+        FUZZ_CASES.write(Path(os.environ["AFFECTWATCH_FUZZ_REPORT"]))
 
 
 def _admin(autocommit: bool = True) -> psycopg.Connection[tuple[object, ...]]:

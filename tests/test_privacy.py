@@ -179,14 +179,21 @@ def test_the_schema_refuses_a_snapshot_kept_longer_than_72_hours(config: Config,
         snap_q.insert_snapshot(conn, snap)
 
 
-def test_looking_at_a_snapshot_is_recorded(config: Config, face_video: Path, astronaut: np.ndarray) -> None:
+def alert_with_snapshot(config: Config, face_video: Path, astronaut: np.ndarray, hours: int,
+                        now: datetime | None = None) -> tuple[int, int]:
+    """An open alert of a resident with a snapshot kept `hours`; (alert id, resident id)."""
     camera_id, rid = add_test_camera(config, face_video)
     assert rid is not None
     alert_id = open_alert(config, rid, camera_id)
     frame = uuid.uuid4()
     with transaction(config) as conn:
-        snapshots.take(conn, replace(config, alert_snapshot_hours=1), [face_row(frame, rid, camera_id, 0.8)],
-                       {frame: jpeg(astronaut_frame(astronaut))})
+        snapshots.take(conn, replace(config, alert_snapshot_hours=hours), [face_row(frame, rid, camera_id, 0.8)],
+                       {frame: jpeg(astronaut_frame(astronaut))}, now)
+    return alert_id, rid
+
+
+def test_looking_at_a_snapshot_is_recorded(config: Config, face_video: Path, astronaut: np.ndarray) -> None:
+    alert_id, rid = alert_with_snapshot(config, face_video, astronaut, 1)
     with connect(config) as conn:
         assert snapshots.shown(conn, alert_id, audit.Actor("nurse", 4)) is not None
         assert snapshots.shown(conn, alert_id + 1, audit.Actor("nurse", 4)) is None
@@ -254,3 +261,40 @@ def test_history_maintenance_deletes_snapshots_past_their_expiry(config: Config,
     with connect(config) as conn:
         left = conn.execute("SELECT taken_at FROM alert_snapshots").fetchall()
     assert [r["taken_at"] for r in left] == [now - timedelta(hours=1)]  # the 80-hour-old one is gone
+
+
+def test_staff_see_an_alerts_snapshot_in_the_dashboard_until_it_expires_and_each_look_is_recorded(
+        dash_config: Config, clients: Any, clock: FakeClock, face_video: Path, astronaut: np.ndarray) -> None:
+    alert_id, rid = alert_with_snapshot(dash_config, face_video, astronaut, 2, clock.now)
+    staff: FlaskClient = clients["staff"]
+    page = staff.get(f"/alerts/{alert_id}").get_data(as_text=True)
+    assert f'src="/alerts/{alert_id}/snapshot.jpg"' in page and "Deleted automatically at" in page
+    assert entries(dash_config, rid) == []  # the page alone shows no face: nothing looked at yet
+    image = staff.get(f"/alerts/{alert_id}/snapshot.jpg")
+    assert image.status_code == 200 and image.mimetype == "image/jpeg" and image.data[:2] == b"\xff\xd8"
+    assert "no-store" in image.headers["Cache-Control"]
+    assert [(e.actor, e.action) for e in entries(dash_config, rid)] == [("staff", "snapshot")]
+    clock.advance(hours=2)
+    staff = type(clients)(clients.app)["staff"]  # signed in again: the session has timed out meanwhile
+    assert "snapshot.jpg" not in staff.get(f"/alerts/{alert_id}").get_data(as_text=True)
+    assert staff.get(f"/alerts/{alert_id}/snapshot.jpg").status_code == 404
+    assert clients.app.test_client().get(f"/alerts/{alert_id}/snapshot.jpg").status_code in (302, 401)
+    assert len(entries(dash_config, rid)) == 1
+
+
+def test_audit_entries_older_than_their_retention_are_deleted(config: Config) -> None:
+    from affectwatch.history import retention
+
+    rid = resident(config)
+    now = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    with transaction(config) as conn:
+        for days in (800, 731, 10):
+            conn.execute("INSERT INTO audit_log (at, actor, action, subject_resident) VALUES (%s, 'admin', 'view', %s)",
+                         (now - timedelta(days=days), rid))
+    with connect(config, autocommit=True) as conn:
+        kept = retention.apply(conn, retention.RetentionPolicy(0, 0, 0, audit_days=0), now)
+        assert kept.audit_cutoff is None and "audit_log" not in kept.deleted
+        report = retention.apply(conn, retention.RetentionPolicy.from_config(config), now)
+    assert config.retention_audit_days == 730
+    assert report.deleted["audit_log"] == 2
+    assert [e.at for e in entries(config, rid)] == [now - timedelta(days=10)]

@@ -194,8 +194,7 @@ def test_train_refuses_an_unknown_augmentation(data: Path, tmp_path: Path) -> No
 
 def test_train_with_a_balanced_extra_source(data: Path, tmp_path: Path) -> None:
     out = tmp_path / "balanced.safetensors"
-    args = train_args(data, out, 1) + ["--extra-train", str(data / "val"), "--balance-sources",
-                                       "--augment", "strong"]
+    args = [*train_args(data, out, 1), "--extra-train", str(data / "val"), "--balance-sources", "--augment", "strong"]
     assert cli.main(args) == 0
     settings = read_meta(out).extra["settings"]
     assert settings["balance_sources"] == "True" and settings["augment"] == "strong"

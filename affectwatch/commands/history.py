@@ -32,6 +32,7 @@ def _retention_parser(sub: Sub) -> None:
     p.add_argument("--raw-days", type=int, help="override AFFECTWATCH_RETENTION_RAW_DAYS")
     p.add_argument("--aggregate-days", type=int, help="override AFFECTWATCH_RETENTION_AGGREGATE_DAYS")
     p.add_argument("--alert-days", type=int, help="override AFFECTWATCH_RETENTION_ALERT_DAYS")
+    p.add_argument("--audit-days", type=int, help="override AFFECTWATCH_RETENTION_AUDIT_DAYS")
     p.add_argument("--json", action="store_true", help="one JSON object")
     p.set_defaults(handler=run_retention)
 
@@ -45,7 +46,7 @@ def run_retention(args: argparse.Namespace, config: Config) -> int:
         return 1 if report.skipped else 0
     verb = "would remove" if report.dry_run else "removed"
     print(f"cutoffs: raw {_day(report.raw_cutoff)}, aggregates {_day(report.aggregate_cutoff)},"
-          f" alerts {_day(report.alert_cutoff)}")
+          f" alerts {_day(report.alert_cutoff)}, audit log {_day(report.audit_cutoff)}")
     for table, n in report.deleted.items():
         print(f"  {verb} {n} {table} row(s)")
     for part in report.dropped:
@@ -57,7 +58,8 @@ def run_retention(args: argparse.Namespace, config: Config) -> int:
 
 def _policy(args: argparse.Namespace, config: Config) -> retention.RetentionPolicy:
     policy = retention.RetentionPolicy.from_config(config)
-    overrides = {"raw_days": args.raw_days, "aggregate_days": args.aggregate_days, "alert_days": args.alert_days}
+    overrides = {"raw_days": args.raw_days, "aggregate_days": args.aggregate_days, "alert_days": args.alert_days,
+                 "audit_days": args.audit_days}
     if any(v is not None and v < 0 for v in overrides.values()):
         raise ValidationError("retention days must not be negative (0 keeps data forever)")
     return replace(policy, **{k: v for k, v in overrides.items() if v is not None})

@@ -6,6 +6,8 @@
 - hourly aggregates: rows of hours before the cutoff are deleted.
 - alerts: resolved alerts resolved before the cutoff are deleted with their events and deliveries;
   open and acknowledged alerts are always kept.
+- the audit log: entries older than the cutoff are deleted (the log is append-only for the dashboard;
+  only this, run as the schema owner, removes entries).
 
 A cutoff is the start of the UTC day `days` days ago, so nothing younger than the configured age goes.
 Each step commits on its own: a drop that cannot get its lock within the timeout is skipped and retried
@@ -38,10 +40,12 @@ class RetentionPolicy:
     raw_days: int
     aggregate_days: int
     alert_days: int
+    audit_days: int = 0
 
     @classmethod
     def from_config(cls, config: Config) -> RetentionPolicy:
-        return cls(config.retention_raw_days, config.retention_aggregate_days, config.retention_alert_days)
+        return cls(config.retention_raw_days, config.retention_aggregate_days, config.retention_alert_days,
+                   config.retention_audit_days)
 
 
 @dataclass
@@ -50,6 +54,7 @@ class RetentionReport:
     aggregate_cutoff: datetime | None
     alert_cutoff: datetime | None
     dry_run: bool
+    audit_cutoff: datetime | None = None
     dropped: list[str] = field(default_factory=list)
     deleted: dict[str, int] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
@@ -68,7 +73,7 @@ def apply(conn: q.Conn, policy: RetentionPolicy, now: datetime | None = None,
     """Remove what the policy says is too old (with dry_run: only count it). conn must be in autocommit."""
     now = now or datetime.now(UTC)
     report = RetentionReport(cutoff(now, policy.raw_days), cutoff(now, policy.aggregate_days),
-                             cutoff(now, policy.alert_days), dry_run)
+                             cutoff(now, policy.alert_days), dry_run, cutoff(now, policy.audit_days))
     if report.raw_cutoff:
         _raw(conn, report.raw_cutoff, report)
     if report.aggregate_cutoff:
@@ -76,6 +81,8 @@ def apply(conn: q.Conn, policy: RetentionPolicy, now: datetime | None = None,
             _delete(conn, report, table, column, report.aggregate_cutoff)
     if report.alert_cutoff and q.table_exists(conn, "alerts"):
         _delete(conn, report, "alerts", "resolved_at", report.alert_cutoff, "state = 'resolved'")
+    if report.audit_cutoff and q.table_exists(conn, "audit_log"):
+        _delete(conn, report, "audit_log", "at", report.audit_cutoff)
     return report
 
 

@@ -49,7 +49,3 @@ def list_entries(conn: Conn, resident_id: int | None = None, limit: int = 100) -
     return cur.execute(f"SELECT {COLUMNS} FROM audit_log WHERE subject_resident = %s ORDER BY at DESC, id DESC"
                        " LIMIT %s", (resident_id, limit)).fetchall()
 
-
-def delete_before(conn: Conn, before: datetime) -> int:
-    """Delete entries older than `before` (retention); the number deleted."""
-    return conn.execute("DELETE FROM audit_log WHERE at < %s", (before,)).rowcount

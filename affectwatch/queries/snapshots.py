@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
-from psycopg.rows import class_row
+from psycopg.rows import class_row, scalar_row
 
 Conn = psycopg.Connection[Any]
 
@@ -60,6 +60,14 @@ def insert_snapshot(conn: Conn, snapshot: Snapshot) -> bool:
 def get_snapshot(conn: Conn, alert_id: int, now: datetime) -> Snapshot | None:
     """The alert's snapshot if it has one that has not expired at `now`."""
     return conn.cursor(row_factory=class_row(Snapshot)).execute(SELECT, (alert_id, now)).fetchone()
+
+
+def snapshot_expiry(conn: Conn, alert_id: int, now: datetime) -> datetime | None:
+    """When the alert's unexpired snapshot will be deleted; None if it has none (its image is not read)."""
+    cur = conn.cursor(row_factory=scalar_row)
+    expiry: datetime | None = cur.execute("SELECT expires_at FROM alert_snapshots WHERE alert_id = %s"
+                                          " AND expires_at > %s", (alert_id, now)).fetchone()
+    return expiry
 
 
 def delete_expired(conn: Conn, now: datetime) -> int:

@@ -33,7 +33,7 @@ def alerts_feed() -> ResponseReturnValue:
 @bp.get("/alerts/<int:alert_id>")
 @requires("alerts:view")
 def alerts_get(alert_id: int) -> ResponseReturnValue:
-    return alert_feed.detail(db(), alert_id)
+    return alert_feed.detail(db(), alert_id, now())
 
 
 @bp.post("/alerts/<int:alert_id>/acknowledge")
