@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 BACKLOG_BATCHES = 64
 REFRESH_SECONDS = 0.5
 FAILURE_TTL = 24 * 3600  # failed jobs (with their frames) stay visible a day; see docs/producer.md
-RESULT_TTL = 600
+RESULT_TTL = 60  # a finished job, frames included, stays this long: enough to read its result
 
 
 @dataclass(frozen=True)

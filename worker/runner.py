@@ -172,7 +172,7 @@ def work(config: Config, burst: bool, name: str | None) -> tuple[bool, bool]:
         scheduler.start()
     try:
         ran = worker.work(burst=burst, logging_level=config.log_level.upper())
-        return ran, bool(worker._stop_requested)
+        return ran, worker._shutdown_requested_date is not None  # set by SIGTERM/SIGINT, busy or idle
     finally:
         scheduler.stop()
         connection.close()
