@@ -198,3 +198,13 @@ def test_train_with_a_balanced_extra_source(data: Path, tmp_path: Path) -> None:
     assert cli.main(args) == 0
     settings = read_meta(out).extra["settings"]
     assert settings["balance_sources"] == "True" and settings["augment"] == "strong"
+
+
+def test_init_starts_from_given_weights_and_keeps_their_normalisation(trained: Path, data: Path,
+                                                                      tmp_path: Path) -> None:
+    start = load_file(str(trained))
+    trainer = Trainer(TrainSettings(data=data, out=tmp_path / "fine.safetensors", init=trained,
+                                    extra_train=[data / "val"], progress=False))
+    state = trainer.net.state_dict()
+    assert torch.equal(state["head.3.weight"], start["head.3.weight"])
+    assert trainer.mean == pytest.approx(float(start["normalise.mean"]))

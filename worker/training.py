@@ -180,6 +180,8 @@ class Trainer:
         if not fitting:
             raise ModelError(f"no weights in {path} fit architecture {self.s.arch}")
         self.net.load_state_dict(fitting, strict=False)
+        if "normalise.mean" in fitting:  # the network normalises as the weights it starts from were trained to
+            self.mean, self.std = float(fitting["normalise.mean"]), float(fitting["normalise.std"])
         log.info("initialised %d of %d tensors from %s", len(fitting), len(own), path)
 
     def save_checkpoint(self) -> None:
