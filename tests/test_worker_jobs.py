@@ -258,7 +258,8 @@ def test_a_job_past_its_timeout_fails_and_the_worker_goes_on(
     camera_id, _ = camera
     big = np.zeros((720, 1280, 3), np.uint8)
     big[:480, :640] = astronaut_frame(astronaut)
-    slow = enqueue(config, redis_conn, camera_id, [payload(camera_id, jpeg(big)) for _ in range(12)],
+    # 1 s is rq's shortest timeout; MTCNN takes ~50 ms a frame here, so 80 frames take several seconds.
+    slow = enqueue(config, redis_conn, camera_id, [payload(camera_id, jpeg(big)) for _ in range(80)],
                    retries=0, timeout=1)
     quick = enqueue(config, redis_conn, camera_id, [payload(camera_id, jpeg(astronaut_frame(astronaut)))])
     work(config, redis_conn)

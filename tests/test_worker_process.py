@@ -7,11 +7,12 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pytest
 import redis
 from rq.job import Job, JobStatus
 
@@ -48,9 +49,26 @@ def output(proc: subprocess.Popen[bytes]) -> str:
 
 
 def stop(proc: subprocess.Popen[bytes]) -> str:
+    """SIGTERM, as a supervisor stops a worker; one that ignores it is killed (never left behind) and fails."""
     proc.send_signal(signal.SIGTERM)
-    proc.wait(60)
+    try:
+        proc.wait(60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+        raise AssertionError(f"the worker ignored SIGTERM for 60 s:\n{output(proc)}") from None
     return output(proc)
+
+
+@pytest.fixture()
+def workers() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Worker processes a test starts; any still running at its end is killed, pass or fail."""
+    started: list[subprocess.Popen[bytes]] = []
+    yield started
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
 
 
 def counts(config: Config, camera_id: int) -> tuple[int, int]:
@@ -59,7 +77,8 @@ def counts(config: Config, camera_id: int) -> tuple[int, int]:
 
 
 def test_a_worker_killed_mid_job_loses_nothing_and_the_retry_writes_once(
-        config: Config, redis_conn: redis.Redis, model_path: Path, astronaut: np.ndarray, face_video: Path) -> None:
+        config: Config, redis_conn: redis.Redis, model_path: Path, astronaut: np.ndarray, face_video: Path,
+        workers: list[subprocess.Popen[bytes]]) -> None:
     # A long frame TTL: worker processes start slowly on a busy machine, and their frames must not expire meanwhile.
     cfg = replace(worker_config(config, model_path), job_timeout=30, frame_ttl=600)
     camera_id, _ = add_test_camera(cfg, face_video)
@@ -69,6 +88,7 @@ def test_a_worker_killed_mid_job_loses_nothing_and_the_retry_writes_once(
     job = enqueue(cfg, redis_conn, camera_id, frames, retries=2, retry_interval=1)
 
     first = start_worker(cfg)
+    workers.append(first)
     wait_for("job start", lambda: job.get_status() == JobStatus.STARTED, 120, first)
     time.sleep(0.5)
     os.kill(first.pid, signal.SIGKILL)
@@ -82,6 +102,7 @@ def test_a_worker_killed_mid_job_loses_nothing_and_the_retry_writes_once(
     assert job.get_status() == JobStatus.SCHEDULED  # retried after its interval, by a worker's scheduler
 
     second = start_worker(cfg)
+    workers.append(second)
     try:
         wait_for("retried job", lambda: job.get_status() == JobStatus.FINISHED, 180, second)
     finally:
@@ -91,7 +112,8 @@ def test_a_worker_killed_mid_job_loses_nothing_and_the_retry_writes_once(
 
 
 def test_a_worker_keeps_its_models_through_a_redis_outage_mid_job(
-        config: Config, model_path: Path, astronaut: np.ndarray, face_video: Path, tmp_path: Path) -> None:
+        config: Config, model_path: Path, astronaut: np.ndarray, face_video: Path, tmp_path: Path,
+        workers: list[subprocess.Popen[bytes]]) -> None:
     from bench.soak_services import PrivateRedis
 
     server = PrivateRedis(tmp_path, persistent=True)
@@ -105,6 +127,7 @@ def test_a_worker_keeps_its_models_through_a_redis_outage_mid_job(
         job = enqueue(cfg, conn, camera_id, [payload(camera_id, jpeg(big)) for _ in range(12)],
                       retries=2, retry_interval=1)
         worker = start_worker(cfg)
+        workers.append(worker)
         wait_for("job start", lambda: job.get_status() == JobStatus.STARTED, 120, worker)
         server.stop()  # Redis goes while the job runs: the job's rows commit, its result cannot be saved
         wait_for("the job's rows", lambda: counts(cfg, camera_id) == (12, 12), 120, worker)
