@@ -33,7 +33,7 @@ def main() -> None:
     crop = None
     if args.detect:
         det = FaceDetector(DetectorSettings(config.min_face_size, config.detect_max_side, config.face_threshold))
-        crop = lambda rgb: largest_face_crop(det, rgb, meta.margin)  # noqa: E731
+        crop = lambda rgb: largest_face_crop(det, rgb, meta.framing)  # noqa: E731
     faces = load_faces(args.data, meta.input_size, crop=crop)
     x = torch.from_numpy(faces.images).unsqueeze(1).float() / 255.0
     probs = torch.softmax(clf.logits(x) / meta.temperature, 1).numpy()

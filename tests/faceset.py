@@ -17,9 +17,9 @@ import numpy.typing as npt
 from worker.datasets import read_rgb
 from worker.facecrop import largest_face_crop
 from worker.models.detector import FaceDetector
-from worker.preprocess import Image, to_rgb
+from worker.preprocess import FER_TEMPLATE, Framing, Image, to_rgb
 
-MARGIN = 0.2  # ModelMeta's default margin, the one the worker crops with
+FRAMING = Framing(template=FER_TEMPLATE)  # how `affectwatch train` frames faces by default
 FOLDERS = {"happiness": "astronaut", "neutral": "hopper", "sadness": "camera"}
 
 
@@ -50,10 +50,10 @@ def rgb(array: npt.NDArray[np.generic]) -> Image:
 
 @functools.cache
 def crops() -> dict[str, Image]:
-    """The worker's crop (largest MTCNN face, default margin) of each face photograph."""
+    """The worker's crop (largest MTCNN face, aligned to FER2013's framing) of each face photograph."""
     found = {}
     for name in FOLDERS.values():
-        crop = largest_face_crop(detector(), photos()[name], MARGIN)
+        crop = largest_face_crop(detector(), photos()[name], FRAMING)
         assert crop is not None, f"MTCNN found no face in {name}"
         found[name] = crop
     return found

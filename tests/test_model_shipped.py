@@ -45,7 +45,7 @@ def test_its_metadata_records_how_it_was_measured() -> None:
 
 def test_a_smiling_photograph_is_happy() -> None:
     clf = ExpressionClassifier(DEFAULT_MODEL)
-    crop = largest_face_crop(faceset.detector(), faceset.photos()["astronaut"], clf.meta.margin)
+    crop = largest_face_crop(faceset.detector(), faceset.photos()["astronaut"], clf.meta.framing)
     assert crop is not None
     [expression] = clf.predict([crop])
     assert expression.label == "happy", expression

@@ -38,20 +38,21 @@ def test_pyramid_is_mtcnns() -> None:
 @pytest.mark.parametrize("scene", ["photo", "group"])
 def test_finds_the_faces_facenet_pytorch_finds(reference: Any, astronaut: np.ndarray, scene: str) -> None:
     rgb = astronaut if scene == "photo" else group(astronaut)
-    want, want_p = reference.detect(rgb)
+    want, want_p, want_points = reference.detect(rgb, landmarks=True)
     nets = (reference.pnet, reference.rnet, reference.onet)
-    boxes, probs = mtcnn.detect(rgb, nets, mtcnn.Stages(40))
+    boxes, probs, points = mtcnn.detect(rgb, nets, mtcnn.Stages(40))
     assert len(boxes) == len(want) >= 1
     order, want_order = np.argsort(boxes[:, 0]), np.argsort(want[:, 0])
     side = want[:, 2] - want[:, 0]
     assert np.all(np.abs(boxes[order] - want[want_order]) < 0.08 * side[want_order, None])
     assert np.allclose(probs[order], want_p[want_order].astype(float), atol=0.02)
+    assert np.all(np.abs(points[order] - want_points[want_order]) < 0.05 * side[want_order, None, None])
 
 
 def test_a_frame_without_faces_gives_empty_arrays(reference: Any) -> None:
     noise = np.random.default_rng(0).integers(0, 255, (360, 480, 3), dtype=np.uint8)
-    boxes, probs = mtcnn.detect(noise, (reference.pnet, reference.rnet, reference.onet), mtcnn.Stages(40))
-    assert boxes.shape == (0, 4) and probs.shape == (0,)
+    boxes, probs, points = mtcnn.detect(noise, (reference.pnet, reference.rnet, reference.onet), mtcnn.Stages(40))
+    assert boxes.shape == (0, 4) and probs.shape == (0,) and points.shape == (0, 5, 2)
 
 
 def test_boxes_off_the_frame_are_clamped_before_cropping() -> None:

@@ -16,7 +16,21 @@ from worker.evaluation import predict_logits
 from worker.models.classifier import ExpressionClassifier, batch_tensor
 from worker.models.modelfile import ModelMeta, save_model
 from worker.models.nets import build
-from worker.preprocess import Image, crop_face, decode_jpeg, face_input, resize_for_detection, to_grey, to_rgb
+from worker.facecrop import face_crop, largest_face_crop
+from worker.models.detector import Face
+from worker.preprocess import (
+    FER_TEMPLATE,
+    Framing,
+    Image,
+    align_face,
+    crop_face,
+    decode_jpeg,
+    face_input,
+    resize_for_detection,
+    similarity,
+    to_grey,
+    to_rgb,
+)
 
 
 @pytest.fixture()
@@ -79,3 +93,45 @@ def test_decode_and_detection_scale(astronaut: Image) -> None:
         decode_jpeg(b"not an image")
     with pytest.raises(FrameError):
         face_input(np.zeros((0, 0), np.uint8), 48)
+
+
+def test_similarity_recovers_a_rotation_scale_and_shift() -> None:
+    angle, scale, shift = np.radians(25.0), 2.5, np.array([40.0, -7.0])
+    rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    src = np.array(FER_TEMPLATE)
+    dst = src @ (scale * rot).T + shift
+    assert np.allclose(similarity(src, dst), np.hstack([scale * rot, shift[:, None]]), atol=1e-9)
+    mirrored = src * [-1.0, 1.0]  # a reflection is not a similarity: the best fit still has a positive determinant
+    assert np.linalg.det(similarity(src, mirrored)[:, :2]) > 0
+
+
+def test_align_face_puts_the_landmarks_on_the_template_at_the_faces_own_resolution() -> None:
+    template = np.array(FER_TEMPLATE)
+    warp = cv2.getRotationMatrix2D((24.0, 29.0), 30.0, 4.0)  # the template face, 4x larger, turned 30 degrees
+    marks = np.hstack([template, np.ones((5, 1))]) @ warp.T + [300.0, 200.0]
+    image = np.zeros((480, 640), np.uint8)
+    for x, y in marks:
+        cv2.circle(image, (round(x), round(y)), 6, 255, -1)
+    aligned = align_face(image, marks, FER_TEMPLATE, 48)
+    assert aligned.shape == (192, 192)  # 48 / scale: the face keeps its pixels for face_input to shrink
+    small = face_input(aligned, 48)
+    for x, y in FER_TEMPLATE:
+        assert small[round(y), round(x)] > 0.5  # each landmark dot lands on its template point
+    with pytest.raises(FrameError):
+        align_face(image, np.zeros((5, 2)), FER_TEMPLATE, 48)  # five points in one place fix no alignment
+
+
+def test_the_worker_levels_a_tilted_face_by_its_landmarks(astronaut: Image) -> None:
+    tilted = np.asarray(cv2.warpAffine(astronaut, cv2.getRotationMatrix2D((224.0, 116.0), 25.0, 1.0), (512, 512),
+                                       borderMode=cv2.BORDER_REPLICATE), np.uint8)
+    detector = faceset.detector()
+    face = max(detector.predict(tilted), key=lambda f: f.probability)
+    (lx, ly), (rx, ry) = face.landmarks[:2]
+    assert abs(np.degrees(np.arctan2(ry - ly, rx - lx))) > 15  # MTCNN sees the tilt
+    aligned = largest_face_crop(detector, tilted, Framing(template=FER_TEMPLATE))
+    assert aligned is not None
+    again = max(detector.predict(cv2.resize(aligned, (160, 160))), key=lambda f: f.probability)
+    (lx, ly), (rx, ry) = again.landmarks[:2]
+    assert abs(np.degrees(np.arctan2(ry - ly, rx - lx))) < 6  # level after alignment
+    boxed = face_crop(tilted, Face(face.box, face.probability), Framing(template=FER_TEMPLATE))
+    assert boxed.shape[0] == boxed.shape[1] == round(max(face.box[2] - face.box[0], face.box[3] - face.box[1]) * 1.2)

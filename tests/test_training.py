@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +18,7 @@ from worker.datasets import read_rgb
 from worker.facecrop import largest_face_crop
 from worker.models.classifier import ExpressionClassifier
 from worker.models.modelfile import load_model, read_meta, save_model
+from worker.preprocess import FER_TEMPLATE, Framing
 from worker.training import Trainer, TrainSettings
 
 pytestmark = pytest.mark.slow
@@ -55,6 +56,13 @@ def test_train_writes_weights_metadata_checkpoint_and_curves(trained: Path) -> N
     assert (meta.arch, meta.input_size, meta.colour) == ("facenet48", 48, "grey")
     assert meta.temperature > 0 and meta.extra["epochs_run"] == 1 and len(meta.extra["history"]) == 1
     assert 0 <= meta.extra["ece_after"] <= 1
+    assert meta.framing == Framing(0.2, FER_TEMPLATE, 48)  # the worker will align faces to FER2013's framing
+
+
+def test_a_model_trained_with_box_framing_is_cut_by_its_box(data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "boxed.safetensors"
+    assert cli.main([*train_args(data, out, 1), "--framing", "box"]) == 0
+    assert read_meta(out).template is None and read_meta(out).framing.template is None
 
 
 def test_checkpoint_and_metadata_round_trip(trained: Path, tmp_path: Path) -> None:
@@ -151,9 +159,9 @@ def test_evaluate_detect_goes_through_the_worker_face_path(trained: Path, tmp_pa
     got = evaluate_json(capsys, "--data", str(tmp_path / "photos"), "--model", str(trained), "--detect",
                         "--confusion", str(tmp_path / "cm.png"))
     clf = ExpressionClassifier(trained)
-    margin = clf.meta.margin
+    framing = clf.meta.framing
     true = ["happy", "neutral", "sad"]
-    faces = [largest_face_crop(faceset.detector(), photos[n], margin) for n in ("astronaut", "hopper", "camera")]
+    faces = [largest_face_crop(faceset.detector(), photos[n], framing) for n in ("astronaut", "hopper", "camera")]
     direct = clf.predict(faces)  # type: ignore[arg-type]
     pred = [e.label for e in direct]
     assert got["mean_confidence"] == pytest.approx(np.mean([e.confidence for e in direct]), rel=1e-5)
@@ -208,3 +216,35 @@ def test_init_starts_from_given_weights_and_keeps_their_normalisation(trained: P
     state = trainer.net.state_dict()
     assert torch.equal(state["head.3.weight"], start["head.3.weight"])
     assert trainer.mean == pytest.approx(float(start["normalise.mean"]))
+
+
+def test_combine_joins_two_models_reading_each_face_and_its_mirror(trained: Path, data: Path, tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    other = tmp_path / "other.safetensors"
+    assert cli.main(train_args(data, other, 1)[:-1] + ["4"]) == 0  # another seed
+    capsys.readouterr()
+    out = tmp_path / "both.safetensors"
+    assert cli.main(["combine", str(trained), str(other), "--val", str(data / "val"), "--out", str(out)]) == 0
+    assert json.loads(capsys.readouterr().out)["arch"] == "facenet48x2"
+    both, meta = load_model(out)
+    (a, _), (b, _) = load_model(trained), load_model(other)
+    x = torch.rand(3, 1, 48, 48)
+    with torch.inference_mode():
+        mirror = torch.flip(x, [3])
+        want = (a(x) + a(mirror) + b(x) + b(mirror)) / 4
+        assert torch.allclose(both(x), want, atol=1e-5)
+    assert meta.temperature > 0 and meta.framing == read_meta(trained).framing
+    assert [m["model"] for m in meta.extra["members"]] == [str(trained), str(other)]
+    assert ExpressionClassifier(out).predict([faceset.crops()["astronaut"]])[0].label in LABELS
+
+
+def test_combine_refuses_models_that_do_not_fit_together(trained: Path, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    net, meta = load_model(trained)
+    save_model(net, replace(meta, labels=["happy", "neutral", "fear"]), tmp_path / "fear.safetensors")
+    out = str(tmp_path / "x.safetensors")
+    assert cli.main(["combine", str(trained), str(tmp_path / "fear.safetensors"), "--val", ".", "--out", out]) == 2
+    assert "differs from" in capsys.readouterr().err
+    assert cli.main(["combine", str(trained), "--val", ".", "--out", out]) == 2
+    assert "only two facenet48 models can be combined" in capsys.readouterr().err
+    assert not Path(out).exists()

@@ -2,7 +2,7 @@
 
 Faces go through the very preprocessing the worker uses (worker.datasets.load_faces calls
 worker.preprocess.face_input); with detect, each image first goes through the worker's face path
-(MTCNN, the largest face, the model's margin) and images without a face are counted apart.
+(MTCNN, the largest face, cut as the model's framing says) and images without a face are counted apart.
 Faces whose label the model cannot output (contempt for a FER2013 model) are reported, not scored.
 """
 
@@ -24,6 +24,7 @@ from worker.facecrop import largest_face_crop
 from worker.models.classifier import ExpressionClassifier
 from worker.models.detector import DetectorSettings, FaceDetector
 from worker.models.modelfile import DEFAULT_MODEL, ModelMeta
+from worker.preprocess import Framing
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +41,11 @@ def resolve_model(model: Path | None, config: Config) -> Path:
     return path
 
 
-def worker_crop(config: Config, device: str, margin: float) -> CropFn:
-    """The worker's face path for one image: MTCNN with the configured settings, the largest face, the margin."""
+def worker_crop(config: Config, device: str, framing: Framing) -> CropFn:
+    """The worker's face path for one image: MTCNN with the configured settings, the largest face, cut by framing."""
     settings = DetectorSettings(config.min_face_size, config.detect_max_side, config.face_threshold)
     detector = FaceDetector(settings, device)
-    return lambda rgb: largest_face_crop(detector, rgb, margin)
+    return lambda rgb: largest_face_crop(detector, rgb, framing)
 
 
 def predict_logits(classifier: ExpressionClassifier, faces: FaceSet) -> torch.Tensor:
@@ -96,7 +97,7 @@ def evaluate_folder(
     meta = classifier.meta
     log.info("evaluating %s (%s, labels %s) on %s%s", weights, meta.arch, meta.labels, data,
              " through MTCNN" if detect else "")
-    crop = worker_crop(config, device, meta.margin) if detect else None
+    crop = worker_crop(config, device, meta.framing) if detect else None
     faces = load_faces(data, meta.input_size, crop=crop, progress=progress)
     if not faces.labels:
         raise DataError(f"no face to score in {data}" + (f" ({faces.no_face} images without a face)" if detect else ""))

@@ -1,4 +1,4 @@
-"""The worker's face path for one still image: detect, keep the largest face, crop with the margin."""
+"""How the worker cuts a detected face out of a frame, and its path for one still image (largest face)."""
 
 from __future__ import annotations
 
@@ -8,23 +8,29 @@ from pathlib import Path
 import cv2
 
 from worker.datasets import image_files, read_rgb
-from worker.models.detector import FaceDetector, largest
-from worker.preprocess import Image, crop_face
+from worker.models.detector import Face, FaceDetector, largest
+from worker.preprocess import Framing, Image, align_face, crop_face
 
 log = logging.getLogger(__name__)
 
 
-def largest_face_crop(detector: FaceDetector, rgb: Image, margin: float) -> Image | None:
+def face_crop(rgb: Image, face: Face, framing: Framing) -> Image:
+    if framing.template and len(face.landmarks) == len(framing.template):
+        return align_face(rgb, face.landmarks, framing.template, framing.size)
+    return crop_face(rgb, face.box, framing.margin)
+
+
+def largest_face_crop(detector: FaceDetector, rgb: Image, framing: Framing) -> Image | None:
     face = largest(detector.predict(rgb))
-    return None if face is None else crop_face(rgb, face.box, margin)
+    return None if face is None else face_crop(rgb, face, framing)
 
 
-def crop_folder(src: Path, dst: Path, detector: FaceDetector, margin: float, size: int = 96) -> tuple[int, int]:
+def crop_folder(src: Path, dst: Path, detector: FaceDetector, framing: Framing, size: int = 96) -> tuple[int, int]:
     """Write the largest face of every image in src's class folders to dst; return (written, no face)."""
     written = missing = 0
     for label, path in image_files(src):
         rgb = read_rgb(path)
-        crop = None if rgb is None else largest_face_crop(detector, rgb, margin)
+        crop = None if rgb is None else largest_face_crop(detector, rgb, framing)
         if crop is None:
             missing += 1
             continue

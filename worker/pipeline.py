@@ -22,10 +22,11 @@ from PIL import Image as PILImage
 from affectwatch.config import Config
 from affectwatch.exceptions import ConfigError, FrameError, ModelError
 from affectwatch.queue import FramePayload
+from worker.facecrop import face_crop
 from worker.models.classifier import Expression, ExpressionClassifier
 from worker.models.detector import DetectorSettings, Face, FaceDetector
 from worker.models.modelfile import DEFAULT_MODEL
-from worker.preprocess import MAX_PIXELS, Image, crop_face, decode_jpeg, to_rgb
+from worker.preprocess import MAX_PIXELS, Image, decode_jpeg, to_rgb
 
 log = logging.getLogger(__name__)
 
@@ -165,14 +166,14 @@ class Pipeline:
         return Analysis(frames, rejected)
 
     def analyse_frame(self, payload: FramePayload) -> AnalysedFrame:
-        """Decode and detect one frame; keep only its face crops (with the model's margin), not the frame."""
+        """Decode and detect one frame; keep only its face crops (cut as the model's framing says), not the frame."""
         start = time.perf_counter()
         rgb = decode(payload.jpeg)
         decoded = time.perf_counter()
         faces = self.detect(rgb)
         detected = time.perf_counter()
-        margin = self.classifier.meta.margin
-        crops = [crop_face(rgb, face.box, margin) for face in faces]
+        framing = self.classifier.meta.framing
+        crops = [face_crop(rgb, face, framing) for face in faces]
         return AnalysedFrame(payload, rgb.shape[1], rgb.shape[0], faces, crops,
                              decode_ms=(decoded - start) * 1e3, detect_ms=(detected - decoded) * 1e3)
 

@@ -20,7 +20,8 @@ from worker import charts, metrics
 from worker.augment import PRESETS, augment
 from worker.datasets import FaceSet, load_faces
 from worker.models.modelfile import ModelMeta, save_model
-from worker.models.nets import DEFAULT_INPUT_SIZE, build
+from worker.models.nets import DEFAULT_INPUT_SIZE, TRAINABLE, build
+from worker.preprocess import fer_template
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class TrainSettings:
     max_minutes: float = 0.0
     augment: str = "light"
     balance_sources: bool = False
+    framing: str = "aligned"
     progress: bool = True
 
 
@@ -290,8 +292,9 @@ class Trainer:
         charts.training_curves(st.history, self.s.out.with_name(self.s.out.stem + "-curves.png"))
 
     def _meta(self, temperature: float, extra: dict[str, Any]) -> ModelMeta:
+        template = fer_template(self.size) if self.s.framing == "aligned" else None
         return ModelMeta(name=self.s.out.stem, arch=self.s.arch, labels=self.labels, input_size=self.size,
-                         mean=self.mean, std=self.std, temperature=temperature, extra=extra)
+                         mean=self.mean, std=self.std, temperature=temperature, template=template, extra=extra)
 
     def finish(self) -> ModelMeta:
         """Reload the best epoch, fit a temperature on validation, and write the final metadata."""
@@ -332,6 +335,8 @@ def _bar(it: range, show: bool, desc: str) -> Any:
 
 
 def train(s: TrainSettings) -> ModelMeta:
+    if s.arch not in TRAINABLE:
+        raise ModelError(f"{s.arch!r} is not trained as one network; choose one of {', '.join(TRAINABLE)}")
     if s.threads:
         torch.set_num_threads(s.threads)
     return Trainer(s).run()

@@ -1,4 +1,4 @@
-"""`affectwatch train` and `affectwatch evaluate` (torch is imported only when they run)."""
+"""`affectwatch train`, `evaluate` and `combine` (torch is imported only when they run)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,15 @@ from affectwatch.config import Config
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _train_parser(sub)
     _evaluate_parser(sub)
+    _combine_parser(sub)
 
 
 def _train_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("train", help="train an expression model on folders of class folders")
     p.add_argument("--data", type=Path, required=True, help="folder with train/ and val/ class folders")
     p.add_argument("--out", type=Path, required=True, help="output weights, NAME.safetensors")
-    p.add_argument("--arch", default="facenet48", help="facenet48 (default), facenet48-wide or resnet18")
+    p.add_argument("--arch", choices=["facenet48", "facenet48-wide", "resnet18"], default="facenet48",
+                   help="facenet48 (default), facenet48-wide or resnet18")
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of the one-cycle schedule")
@@ -36,6 +38,9 @@ def _train_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                    help="augmentation preset: light (default) or strong (more rotation, erasing and blur)")
     p.add_argument("--balance-sources", action="store_true",
                    help="weight each --extra-train folder's faces to the label mix of --data/train")
+    p.add_argument("--framing", choices=["aligned", "box"], default="aligned",
+                   help="how the worker will cut faces for this model: aligned by MTCNN's landmarks to FER2013's "
+                        "framing (default), or a square around the box with a 20%% margin")
     p.add_argument("--max-minutes", type=float, default=0.0, help="stop after this long (0: no limit)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(handler=train)
@@ -76,4 +81,26 @@ def evaluate(args: argparse.Namespace, config: Config) -> int:
     result = evaluate_folder(args.data, args.model, detect=args.detect, config=config, device=args.device,
                              confusion_png=args.confusion, progress=not args.no_progress)
     print(json.dumps(result) if args.json else render_text(result))
+    return 0
+
+
+def _combine_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("combine", help="join two trained models into one (mean of their logits, and of the mirror "
+                                       "image's) and fit its temperature on a validation folder")
+    p.add_argument("models", type=Path, nargs="+", help="the members' weights files")
+    p.add_argument("--val", type=Path, required=True, help="folder of class folders to calibrate on")
+    p.add_argument("--out", type=Path, required=True, help="output weights, NAME.safetensors")
+    p.set_defaults(handler=combine)
+
+
+def combine(args: argparse.Namespace, config: Config) -> int:
+    import torch
+
+    from worker.ensemble import combine as run
+
+    if config.torch_threads:
+        torch.set_num_threads(config.torch_threads)
+    meta = run(args.models, args.val, args.out)
+    print(json.dumps({"model": str(args.out), "arch": meta.arch, "temperature": meta.temperature,
+                      "val_accuracy": meta.extra["val_accuracy"]}))
     return 0

@@ -16,6 +16,7 @@ from worker.preprocess import Box, Image, resize_for_detection
 class Face:
     box: Box
     probability: float
+    landmarks: tuple[tuple[float, float], ...] = ()  # MTCNN's five points (eyes, nose, mouth corners), frame pixels
 
 
 @dataclass(frozen=True)
@@ -49,10 +50,10 @@ class FaceDetector(InferenceModel[Image, list[Face]]):
         small, scale = resize_for_detection(inputs, self.settings.max_side)
         if min(small.shape[:2]) < self.settings.min_face_size:
             return []  # MTCNN's image pyramid is empty below its minimum face size
-        boxes, probs = detect(small, self.nets, self.stages)
+        boxes, probs, points = detect(small, self.nets, self.stages)
         return [
-            Face((float(b[0]) / scale, float(b[1]) / scale, float(b[2]) / scale, float(b[3]) / scale), float(p))
-            for b, p in zip(boxes, probs, strict=True)
+            Face(tuple(float(v) / scale for v in b), float(p), tuple((x / scale, y / scale) for x, y in marks.tolist()))  # type: ignore[arg-type]
+            for b, p, marks in zip(boxes, probs, points, strict=True)
             if p >= self.settings.threshold
         ]
 

@@ -17,6 +17,7 @@ from torch import nn
 from affectwatch.exceptions import ModelError
 from affectwatch.labels import canonical
 from worker.models.nets import build
+from worker.preprocess import Framing
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "weights" / "affectwatch-fer.safetensors"
 
@@ -34,7 +35,14 @@ class ModelMeta:
     std: float = 0.25
     temperature: float = 1.0
     margin: float = 0.2
+    template: list[list[float]] | None = None  # landmark points the faces are aligned to (see worker.preprocess)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def framing(self) -> Framing:
+        """How the worker cuts faces for this model: as its training faces were cut."""
+        template = tuple((float(x), float(y)) for x, y in self.template) if self.template else None
+        return Framing(self.margin, template, self.input_size)
 
     def __post_init__(self) -> None:
         self.labels = [canonical(label) for label in self.labels]

@@ -95,23 +95,37 @@ def refine(image: Array, boxes: torch.Tensor, rnet: Any, threshold: float) -> to
     return squared
 
 
+def landmarks(boxes: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
+    """O-Net's five points (eyes, nose, mouth corners), relative to each box, in image pixels: N x 10 (x..., y...)."""
+    width, height = boxes[:, 2:3] - boxes[:, 0:1] + 1, boxes[:, 3:4] - boxes[:, 1:2] + 1
+    return torch.cat([width * points[:, :5] + boxes[:, 0:1] - 1, height * points[:, 5:] + boxes[:, 1:2] - 1], 1)
+
+
 def output(image: Array, boxes: torch.Tensor, onet: Any, threshold: float) -> torch.Tensor:
-    """Stage three: O-Net on 48 x 48 crops; keep, regress, and NMS by the smaller box's area."""
+    """Stage three: O-Net on 48 x 48 crops; keep, regress, and NMS by the smaller box's area.
+
+    Each row: x1, y1, x2, y2, probability, then the ten landmark coordinates (see `landmarks`).
+    """
     if len(boxes) == 0:
-        return boxes
-    reg, _, probs = onet(normalise(crops(image, boxes, 48), boxes.device))
+        return torch.zeros((0, 15))
+    reg, points, probs = onet(normalise(crops(image, boxes, 48), boxes.device))
     keep = probs[:, 1] > threshold
+    marks = landmarks(boxes[keep], points[keep])
     boxes = bbreg(torch.cat([boxes[keep, :4], probs[keep, 1:2]], 1), reg[keep])
-    return boxes[batched_nms_numpy(boxes[:, :4], boxes[:, 4], torch.zeros(len(boxes), dtype=torch.long), 0.7, "Min")]
+    pick = batched_nms_numpy(boxes[:, :4], boxes[:, 4], torch.zeros(len(boxes), dtype=torch.long), 0.7, "Min")
+    return torch.cat([boxes[pick], marks[pick]], 1)
 
 
-def detect(rgb: Array, nets: tuple[Any, Any, Any], stages: Stages) -> tuple[Array, Array]:
-    """Boxes (x1, y1, x2, y2) and probabilities of the faces in one H x W x 3 uint8 RGB frame."""
+def detect(rgb: Array, nets: tuple[Any, Any, Any], stages: Stages) -> tuple[Array, Array, Array]:
+    """Boxes (x1, y1, x2, y2), probabilities and 5 x 2 landmarks (x, y) of the faces in one uint8 RGB frame.
+
+    Landmarks are in MTCNN's order: left eye, right eye (as seen in the image), nose, mouth's left and right.
+    """
     image = np.asarray(rgb, np.float32)
     pnet, rnet, onet = nets
     with torch.inference_mode():
         boxes = proposals(image, pnet, stages)
         boxes = refine(image, boxes, rnet, stages.thresholds[1])
-        boxes = output(image, boxes, onet, stages.thresholds[2])
-    found = boxes.cpu().numpy()
-    return found[:, :4], found[:, 4]
+        found = output(image, boxes, onet, stages.thresholds[2]).cpu().numpy()
+    points = found[:, 5:].reshape(-1, 2, 5).transpose(0, 2, 1)
+    return found[:, :4], found[:, 4], points

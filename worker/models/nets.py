@@ -77,13 +77,32 @@ class GreyResNet18(nn.Module):
         return out
 
 
+class Ensemble(nn.Module):
+    """Networks trained apart, each reading the face and its mirror image: the mean of their logits.
+
+    Built by `scripts/ensemble.py` from trained models; not trained as one (`affectwatch train` refuses it).
+    """
+
+    def __init__(self, members: list[nn.Module]) -> None:
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        both = torch.cat([x, torch.flip(x, [3])])
+        logits = torch.stack([member(both) for member in self.members]).mean(0)
+        out: torch.Tensor = (logits[: len(x)] + logits[len(x) :]) / 2
+        return out
+
+
 ARCHITECTURES: dict[str, Callable[[int, float, float], nn.Module]] = {
     "facenet48": lambda n, m, s: FaceNet(n, m, s, width=24),
     "facenet48-wide": lambda n, m, s: FaceNet(n, m, s, width=32),
     "resnet18": GreyResNet18,
+    "facenet48x2": lambda n, m, s: Ensemble([FaceNet(n, m, s, width=24) for _ in range(2)]),
 }
 
-DEFAULT_INPUT_SIZE: dict[str, int] = {"facenet48": 48, "facenet48-wide": 48, "resnet18": 64}
+DEFAULT_INPUT_SIZE: dict[str, int] = {"facenet48": 48, "facenet48-wide": 48, "resnet18": 64, "facenet48x2": 48}
+TRAINABLE = ("facenet48", "facenet48-wide", "resnet18")
 
 
 def build(arch: str, num_classes: int, mean: float, std: float) -> nn.Module:
