@@ -61,6 +61,8 @@ def test_weights_of_another_architecture_are_refused(tmp_path: Path) -> None:
         ({"labels": ["happy", "bored"]}, "'bored' is not one of"),
         ({"colour": "rgb"}, "only grey input"),
         ({"temperature": 0}, "temperature must be positive"),
+        ({"template": [[1.0, 2.0, 3.0]]}, "template must be a list of"),
+        ({"template": [5]}, "template must be a list of"),
         ({"arch": "vgg99"}, "unknown architecture 'vgg99'"),
         ({"unknown_field": 1}, "does not fit"),
     ],

@@ -13,11 +13,11 @@ from affectwatch.exceptions import FrameError
 from tests import faceset
 from worker.datasets import load_faces
 from worker.evaluation import predict_logits
+from worker.facecrop import face_crop, largest_face_crop
 from worker.models.classifier import ExpressionClassifier, batch_tensor
+from worker.models.detector import Face
 from worker.models.modelfile import ModelMeta, save_model
 from worker.models.nets import build
-from worker.facecrop import face_crop, largest_face_crop
-from worker.models.detector import Face
 from worker.preprocess import (
     FER_TEMPLATE,
     Framing,

@@ -221,7 +221,7 @@ def test_init_starts_from_given_weights_and_keeps_their_normalisation(trained: P
 def test_combine_joins_two_models_reading_each_face_and_its_mirror(trained: Path, data: Path, tmp_path: Path,
                                                                     capsys: pytest.CaptureFixture[str]) -> None:
     other = tmp_path / "other.safetensors"
-    assert cli.main(train_args(data, other, 1)[:-1] + ["4"]) == 0  # another seed
+    assert cli.main([*train_args(data, other, 1)[:-1], "4"]) == 0  # another seed
     capsys.readouterr()
     out = tmp_path / "both.safetensors"
     assert cli.main(["combine", str(trained), str(other), "--val", str(data / "val"), "--out", str(out)]) == 0

@@ -52,8 +52,9 @@ class FaceDetector(InferenceModel[Image, list[Face]]):
             return []  # MTCNN's image pyramid is empty below its minimum face size
         boxes, probs, points = detect(small, self.nets, self.stages)
         return [
-            Face(tuple(float(v) / scale for v in b), float(p), tuple((x / scale, y / scale) for x, y in marks.tolist()))  # type: ignore[arg-type]
-            for b, p, marks in zip(boxes, probs, points, strict=True)
+            Face((b[0] / scale, b[1] / scale, b[2] / scale, b[3] / scale), p,
+                 tuple((x / scale, y / scale) for x, y in marks))
+            for b, p, marks in zip(boxes.tolist(), probs.tolist(), points.tolist(), strict=True)
             if p >= self.settings.threshold
         ]
 

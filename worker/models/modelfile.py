@@ -52,6 +52,8 @@ class ModelMeta:
             raise ModelError(f"model {self.name!r}: only grey input is supported, not {self.colour!r}")
         if self.temperature <= 0:
             raise ModelError(f"model {self.name!r}: temperature must be positive")
+        if self.template is not None and not all(isinstance(pt, list) and len(pt) == 2 for pt in self.template):
+            raise ModelError(f"model {self.name!r}: template must be a list of [x, y] points")
 
 
 def meta_path(weights: Path) -> Path:
