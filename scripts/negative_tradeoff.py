@@ -1,12 +1,17 @@
 """How the negative false-alarm rate and negative recall trade off against a threshold on the summed
 negative probability (what the alert rule can count), on a folder of class folders.
 
-    .venv/bin/python scripts/negative_tradeoff.py DATA [--model PATH] [--detect]
+    .venv/bin/python scripts/negative_tradeoff.py DATA [--model PATH] [--detect] [--by-person]
+
+With --by-person, files named PERSON_0001.jpg (as in the web photographs) are grouped by person: the
+people whose faces make the most argmax false alarms, and the false-alarm rate averaged over people.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +31,7 @@ def main() -> None:
     parser.add_argument("data", type=Path)
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     parser.add_argument("--detect", action="store_true")
+    parser.add_argument("--by-person", action="store_true")
     args = parser.parse_args()
     config = Config.from_env()
     clf = ExpressionClassifier(args.model)
@@ -48,6 +54,27 @@ def main() -> None:
         call = neg_p >= t
         print(f"{t:9.2f}  {call[~truth].mean():11.3f}  {call[truth].mean():15.3f}"
               f"  {neg_p[~truth].mean():20.3f}  {neg_p[truth].mean():17.3f}")
+    at_recall(neg_p, truth, 0.8)
+    if args.by_person:
+        by_person([re.sub(r"_\d+$", "", path.stem) for path in faces.paths], argmax_neg, truth)
+
+
+def at_recall(neg_p: np.ndarray, truth: np.ndarray, recall: float) -> None:
+    """The false alarms of the highest threshold (in steps of 0.01) that keeps negative recall at recall or more,
+    and the AUC: the chance that a negative face scores above a non-negative one."""
+    t = max((x for x in np.arange(0.01, 1.0, 0.01) if (neg_p[truth] >= x).mean() >= recall), default=0.0)
+    pos, neg = neg_p[truth], neg_p[~truth]
+    auc = (pos[:, None] > neg[None]).mean() + 0.5 * (pos[:, None] == neg[None]).mean()
+    print(f"at {recall:.0%} recall (threshold {t:.2f}): false alarms {(neg >= t).mean():.3f}; AUC {auc:.3f}")
+
+
+def by_person(people: list[str], called: np.ndarray, truth: np.ndarray) -> None:
+    """Which people's non-negative faces are called negative, and the false-alarm rate per person."""
+    faces, alarms = Counter(np.array(people)[~truth]), Counter(np.array(people)[~truth & called])
+    total, per_person = sum(alarms.values()), np.mean([alarms[p] / faces[p] for p in faces])
+    print(f"{len(faces)} people; false alarms averaged over people: {per_person:.3f}")
+    for person, n in alarms.most_common(8):
+        print(f"  {person}: {n} of {faces[person]} faces called negative ({n / total:.0%} of all false alarms)")
 
 
 if __name__ == "__main__":

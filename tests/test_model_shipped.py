@@ -11,6 +11,7 @@ from worker.facecrop import largest_face_crop
 from worker.models.classifier import ExpressionClassifier
 from worker.models.modelfile import DEFAULT_MODEL, load_model, read_meta
 from worker.models.nets import ARCHITECTURES
+from worker.preprocess import FER_TEMPLATE
 
 pytestmark = pytest.mark.skipif(
     not DEFAULT_MODEL.exists(),
@@ -33,6 +34,7 @@ def test_it_loads_and_its_metadata_fits_the_worker() -> None:
     assert {"happy", "neutral", "sad"} <= set(meta.labels)
     assert meta.colour == "grey" and 32 <= meta.input_size <= 128
     assert meta.temperature > 0 and 0 <= meta.margin <= 1
+    assert meta.framing.template == FER_TEMPLATE  # the worker aligns faces as the model's training faces were
     with torch.inference_mode():
         assert net(torch.rand(2, 1, meta.input_size, meta.input_size)).shape == (2, len(meta.labels))
 
