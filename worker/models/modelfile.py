@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ class ModelMeta:
     template: list[list[float]] | None = None  # landmark points the faces are aligned to (see worker.preprocess)
     extra: dict[str, Any] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def framing(self) -> Framing:
         """How the worker cuts faces for this model: as its training faces were cut."""
         template = tuple((float(x), float(y)) for x, y in self.template) if self.template else None
