@@ -1,10 +1,12 @@
 """How the negative false-alarm rate and negative recall trade off against a threshold on the summed
 negative probability (what the alert rule can count), on a folder of class folders.
 
-    .venv/bin/python scripts/negative_tradeoff.py DATA [--model PATH] [--detect] [--by-person]
+    .venv/bin/python scripts/negative_tradeoff.py DATA [--model PATH] [--detect] [--by-person] [--bootstrap N]
 
 With --by-person, files named PERSON_0001.jpg (as in the web photographs) are grouped by person: the
 people whose faces make the most argmax false alarms, and the false-alarm rate averaged over people.
+With --bootstrap N, 95% intervals of the false alarms at 80% recall and of the AUC, from N resamples of the
+people (all of a person's photographs in or out together: photographs of one person are not independent).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     parser.add_argument("--detect", action="store_true")
     parser.add_argument("--by-person", action="store_true")
+    parser.add_argument("--bootstrap", type=int, default=0, help="resamples of people for 95%% intervals")
     args = parser.parse_args()
     config = Config.from_env()
     clf = ExpressionClassifier(args.model)
@@ -55,17 +58,45 @@ def main() -> None:
         print(f"{t:9.2f}  {call[~truth].mean():11.3f}  {call[truth].mean():15.3f}"
               f"  {neg_p[~truth].mean():20.3f}  {neg_p[truth].mean():17.3f}")
     at_recall(neg_p, truth, 0.8)
+    people = [re.sub(r"_\d+$", "", path.stem) for path in faces.paths]
     if args.by_person:
-        by_person([re.sub(r"_\d+$", "", path.stem) for path in faces.paths], argmax_neg, truth)
+        by_person(people, argmax_neg, truth)
+    if args.bootstrap:
+        bootstrap(neg_p, truth, people, args.bootstrap)
+
+
+def threshold_at(neg_p: np.ndarray, truth: np.ndarray, recall: float) -> float:
+    """The highest threshold (in steps of 0.01) that keeps negative recall at recall or more."""
+    return max((x for x in np.arange(0.01, 1.0, 0.01) if (neg_p[truth] >= x).mean() >= recall), default=0.0)
+
+
+def auc(neg_p: np.ndarray, truth: np.ndarray) -> float:
+    """The chance that a negative face scores above a non-negative one (ties count half)."""
+    pos, neg = neg_p[truth], np.sort(neg_p[~truth])
+    below, upto = np.searchsorted(neg, pos, "left"), np.searchsorted(neg, pos, "right")
+    return float((below + upto).mean() / (2 * len(neg)))
 
 
 def at_recall(neg_p: np.ndarray, truth: np.ndarray, recall: float) -> None:
-    """The false alarms of the highest threshold (in steps of 0.01) that keeps negative recall at recall or more,
-    and the AUC: the chance that a negative face scores above a non-negative one."""
-    t = max((x for x in np.arange(0.01, 1.0, 0.01) if (neg_p[truth] >= x).mean() >= recall), default=0.0)
-    pos, neg = neg_p[truth], neg_p[~truth]
-    auc = (pos[:, None] > neg[None]).mean() + 0.5 * (pos[:, None] == neg[None]).mean()
-    print(f"at {recall:.0%} recall (threshold {t:.2f}): false alarms {(neg >= t).mean():.3f}; AUC {auc:.3f}")
+    """The false alarms of the highest threshold that keeps negative recall at recall or more, and the AUC."""
+    t = threshold_at(neg_p, truth, recall)
+    fa = (neg_p[~truth] >= t).mean()
+    print(f"at {recall:.0%} recall (threshold {t:.2f}): false alarms {fa:.3f}; AUC {auc(neg_p, truth):.3f}")
+
+
+def bootstrap(neg_p: np.ndarray, truth: np.ndarray, people: list[str], n: int) -> None:
+    """95% intervals of the false alarms at 80% recall and of the AUC, resampling people with replacement."""
+    names = np.array(people)
+    rows = [np.flatnonzero(names == p) for p in np.unique(names)]
+    rng, fas, aucs = np.random.default_rng(0), [], []
+    for _ in range(n):
+        s = np.concatenate([rows[i] for i in rng.integers(0, len(rows), len(rows))])
+        if truth[s].any() and (~truth[s]).any():
+            fas.append((neg_p[s][~truth[s]] >= threshold_at(neg_p[s], truth[s], 0.8)).mean())
+            aucs.append(auc(neg_p[s], truth[s]))
+    (fa_lo, fa_hi), (auc_lo, auc_hi) = np.percentile(fas, [2.5, 97.5]), np.percentile(aucs, [2.5, 97.5])
+    print(f"95% intervals over {len(fas)} resamples of {len(rows)} people: false alarms at 80% recall "
+          f"{fa_lo:.3f}-{fa_hi:.3f}; AUC {auc_lo:.3f}-{auc_hi:.3f}")
 
 
 def by_person(people: list[str], called: np.ndarray, truth: np.ndarray) -> None:
