@@ -91,9 +91,10 @@ def bootstrap(neg_p: np.ndarray, truth: np.ndarray, people: list[str], n: int) -
     rng, fas, aucs = np.random.default_rng(0), [], []
     for _ in range(n):
         s = np.concatenate([rows[i] for i in rng.integers(0, len(rows), len(rows))])
-        if truth[s].any() and (~truth[s]).any():
-            fas.append((neg_p[s][~truth[s]] >= threshold_at(neg_p[s], truth[s], 0.8)).mean())
-            aucs.append(auc(neg_p[s], truth[s]))
+        p, t = neg_p[s], truth[s]
+        if t.any() and (~t).any():
+            fas.append((p[~t] >= threshold_at(p, t, 0.8)).mean())
+            aucs.append(auc(p, t))
     (fa_lo, fa_hi), (auc_lo, auc_hi) = np.percentile(fas, [2.5, 97.5]), np.percentile(aucs, [2.5, 97.5])
     print(f"95% intervals over {len(fas)} resamples of {len(rows)} people: false alarms at 80% recall "
           f"{fa_lo:.3f}-{fa_hi:.3f}; AUC {auc_lo:.3f}-{auc_hi:.3f}")
