@@ -51,7 +51,7 @@ def create() -> ResponseReturnValue:
     try:
         cam = cameras.add_camera(db(), **inputs.camera(request.form, partial=False))
     except AffectWatchError as exc:
-        return form_page(dict(request.form), str(exc), 400)
+        return form_page(inputs.echoed(request.form), str(exc), 400)
     flash(f"Camera {cam.name} registered.", "success")
     return redirect(url_for("cameras.show", camera_id=cam.id))
 
@@ -68,7 +68,7 @@ def edit(camera_id: int) -> ResponseReturnValue:
     except NotFoundError:
         raise
     except AffectWatchError as exc:
-        return form_page({**dict(request.form), "id": camera_id}, str(exc), 400)
+        return form_page({**inputs.echoed(request.form), "id": camera_id}, str(exc), 400)
     flash(f"Camera {cam.name} saved.", "success")
     return redirect(url_for("cameras.show", camera_id=cam.id))
 

@@ -32,6 +32,11 @@ def given(values: Values, key: str) -> bool:
     return key in values and values[key] is not None and str(values[key]).strip() != ""
 
 
+def echoed(values: Values) -> dict[str, Any]:
+    """A rejected form's fields, to fill the form again: never its own "id" (the URL names the record)."""
+    return {k: v for k, v in values.items() if k != "id"}
+
+
 def text(values: Values, key: str, default: str = "") -> str:
     raw = values.get(key, default)
     return default if raw is None else str(raw).strip()

@@ -94,7 +94,7 @@ def show(resident_id: int) -> ResponseReturnValue:
 def create() -> ResponseReturnValue:
     if request.method == "GET":
         return form_page({"monitored": True, "cameras": []})
-    values = {**request.form.to_dict(), "camera_ids": request.form.getlist("camera_ids")}
+    values = {**inputs.echoed(request.form), "camera_ids": request.form.getlist("camera_ids")}
     try:
         person = save_resident(db(), None, values, partial=False)
     except AffectWatchError as exc:
@@ -108,7 +108,7 @@ def create() -> ResponseReturnValue:
 def edit(resident_id: int) -> ResponseReturnValue:
     if request.method == "GET":
         return form_page(detail(db(), resident_id))
-    values = {**request.form.to_dict(), "camera_ids": request.form.getlist("camera_ids")}
+    values = {**inputs.echoed(request.form), "camera_ids": request.form.getlist("camera_ids")}
     try:
         person = save_resident(db(), resident_id, values, partial=False)
     except NotFoundError:

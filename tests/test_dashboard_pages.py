@@ -90,6 +90,16 @@ def test_register_a_camera_through_the_form_and_see_its_health(clients: dict[str
     assert "silent" in admin.get("/cameras/").get_data(as_text=True), "a producer that stopped reporting"
 
 
+def test_a_rejected_form_with_a_stray_id_field_is_shown_again_not_a_server_error(
+        clients: dict[str, FlaskClient]) -> None:
+    """Found by the dashboard fuzzer: an "id" field posted with a bad camera made the form link to an edit page."""
+    admin = clients["admin"]
+    for path in ("/cameras/new", "/residents/new"):
+        response = post_form(admin, path, {"name": "", "source": "x", "id": "'; DROP TABLE residents; --"})
+        assert response.status_code == 400, path
+        assert f'action="{path}"' in response.get_data(as_text=True), "the form still posts where it came from"
+
+
 def test_a_bad_source_is_refused_with_the_reason_and_nothing_is_saved(clients: dict[str, FlaskClient]) -> None:
     admin = clients["admin"]
     response = post_form(admin, "/cameras/new", {"name": "Hall", "source": "/no/such/file.mp4", "enabled": "1"})
