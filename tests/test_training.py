@@ -208,6 +208,15 @@ def test_train_with_a_balanced_extra_source(data: Path, tmp_path: Path) -> None:
     assert settings["balance_sources"] == "True" and settings["augment"] == "strong"
 
 
+def test_the_fully_connected_head_trains_without_class_weights_and_serves(data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "fc.safetensors"
+    assert cli.main([*train_args(data, out, 1), "--arch", "facenet48-fc", "--class-weighting", "none"]) == 0
+    meta = read_meta(out)
+    assert (meta.arch, meta.extra["settings"]["class_weighting"]) == ("facenet48-fc", "none")
+    events = ExpressionClassifier(out).predict([faceset.crops()["astronaut"], faceset.crops()["hopper"]])
+    assert [e.label in LABELS for e in events] == [True, True]
+
+
 def test_init_starts_from_given_weights_and_keeps_their_normalisation(trained: Path, data: Path,
                                                                       tmp_path: Path) -> None:
     start = load_file(str(trained))

@@ -19,8 +19,8 @@ def _train_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p = sub.add_parser("train", help="train an expression model on folders of class folders")
     p.add_argument("--data", type=Path, required=True, help="folder with train/ and val/ class folders")
     p.add_argument("--out", type=Path, required=True, help="output weights, NAME.safetensors")
-    p.add_argument("--arch", choices=["facenet48", "facenet48-wide", "resnet18"], default="facenet48",
-                   help="facenet48 (default), facenet48-wide or resnet18")
+    p.add_argument("--arch", choices=["facenet48", "facenet48-wide", "facenet48-fc", "resnet18"], default="facenet48",
+                   help="facenet48 (default), facenet48-wide, facenet48-fc or resnet18")
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of the one-cycle schedule")

@@ -64,6 +64,25 @@ class FaceNet(nn.Module):
         return out
 
 
+class FaceNetFC(FaceNet):
+    """FaceNet with a fully connected head over the last 3 x 3 map instead of global pooling.
+
+    Faces arrive aligned, so where a feature is (brow, mouth corner) carries meaning that global
+    average pooling throws away. 1.1 M parameters at width 24; the head adds little compute.
+    """
+
+    def __init__(self, num_classes: int, mean: float, std: float, width: int = 24, hidden: int = 256) -> None:
+        super().__init__(num_classes, mean, std, width)
+        self.head = nn.Sequential(
+            nn.Flatten(),
+            nn.Dropout(0.5),
+            nn.Linear(8 * width * 9, hidden),
+            nn.ReLU(inplace=True),
+            nn.Dropout(0.5),
+            nn.Linear(hidden, num_classes),
+        )
+
+
 class GreyResNet18(nn.Module):
     """torchvision's ResNet-18 fed a grey face repeated over three channels (the report's setup)."""
 
@@ -97,12 +116,15 @@ class Ensemble(nn.Module):
 ARCHITECTURES: dict[str, Callable[[int, float, float], nn.Module]] = {
     "facenet48": lambda n, m, s: FaceNet(n, m, s, width=24),
     "facenet48-wide": lambda n, m, s: FaceNet(n, m, s, width=32),
+    "facenet48-fc": lambda n, m, s: FaceNetFC(n, m, s, width=24),
     "resnet18": GreyResNet18,
     "facenet48x2": lambda n, m, s: Ensemble([FaceNet(n, m, s, width=24) for _ in range(2)]),
 }
 
-DEFAULT_INPUT_SIZE: dict[str, int] = {"facenet48": 48, "facenet48-wide": 48, "resnet18": 64, "facenet48x2": 48}
-TRAINABLE = ("facenet48", "facenet48-wide", "resnet18")
+DEFAULT_INPUT_SIZE: dict[str, int] = {
+    "facenet48": 48, "facenet48-wide": 48, "facenet48-fc": 48, "resnet18": 64, "facenet48x2": 48,
+}
+TRAINABLE = ("facenet48", "facenet48-wide", "facenet48-fc", "resnet18")
 
 
 def build(arch: str, num_classes: int, mean: float, std: float) -> nn.Module:
