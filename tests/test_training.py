@@ -18,6 +18,7 @@ from worker.datasets import read_rgb
 from worker.facecrop import largest_face_crop
 from worker.models.classifier import ExpressionClassifier
 from worker.models.modelfile import load_model, read_meta, save_model
+from worker.models.nets import Ensemble
 from worker.preprocess import FER_TEMPLATE, Framing
 from worker.training import Trainer, TrainSettings
 
@@ -234,7 +235,7 @@ def test_combine_joins_two_models_reading_each_face_and_its_mirror(trained: Path
     capsys.readouterr()
     out = tmp_path / "both.safetensors"
     assert cli.main(["combine", str(trained), str(other), "--val", str(data / "val"), "--out", str(out)]) == 0
-    assert json.loads(capsys.readouterr().out)["arch"] == "facenet48x2"
+    assert json.loads(capsys.readouterr().out)["arch"] == "mirror:facenet48,facenet48"
     both, meta = load_model(out)
     (a, _), (b, _) = load_model(trained), load_model(other)
     x = torch.rand(3, 1, 48, 48)
@@ -254,6 +255,29 @@ def test_combine_refuses_models_that_do_not_fit_together(trained: Path, tmp_path
     out = str(tmp_path / "x.safetensors")
     assert cli.main(["combine", str(trained), str(tmp_path / "fear.safetensors"), "--val", ".", "--out", out]) == 2
     assert "differs from" in capsys.readouterr().err
-    assert cli.main(["combine", str(trained), "--val", ".", "--out", out]) == 2
-    assert "only two facenet48 models can be combined" in capsys.readouterr().err
+    assert cli.main(["combine", *[str(trained)] * 5, "--val", ".", "--out", out]) == 2
+    assert "1 to 4 single networks" in capsys.readouterr().err
     assert not Path(out).exists()
+
+
+def test_one_model_combined_reads_each_face_and_its_mirror(trained: Path, data: Path, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "mirrored.safetensors"
+    assert cli.main(["combine", str(trained), "--val", str(data / "val"), "--out", str(out)]) == 0
+    assert json.loads(capsys.readouterr().out)["arch"] == "mirror:facenet48"
+    (mirrored, _), (alone, _) = load_model(out), load_model(trained)
+    x = torch.rand(3, 1, 48, 48)
+    with torch.inference_mode():
+        assert torch.allclose(mirrored(x), (alone(x) + alone(torch.flip(x, [3]))) / 2, atol=1e-5)
+    assert cli.main(["combine", str(out), "--val", str(data / "val"), "--out", str(tmp_path / "x.safetensors")]) == 2
+    assert "single networks" in capsys.readouterr().err  # an ensemble is not a member
+
+
+def test_a_model_joined_under_session_3s_name_still_loads(trained: Path, tmp_path: Path) -> None:
+    (a, meta), (b, _) = load_model(trained), load_model(trained)
+    two = Ensemble([a, b])
+    save_model(two, replace(meta, arch="facenet48x2"), tmp_path / "old.safetensors")
+    loaded, _ = load_model(tmp_path / "old.safetensors")
+    x = torch.rand(2, 1, 48, 48)
+    with torch.inference_mode():
+        assert torch.allclose(loaded(x), two.eval()(x), atol=1e-5)

@@ -1,7 +1,8 @@
 """`affectwatch combine`: trained models joined into one, calibrated together on a validation folder.
 
 Each member reads the face and its mirror image and the logits are averaged (worker.models.nets.Ensemble);
-the joined model gets its own temperature, fitted on validation as training fits one.
+the joined model gets its own temperature, fitted on validation as training fits one. One model alone is
+"combined" too: it then reads each face and its mirror image.
 """
 
 from __future__ import annotations
@@ -16,23 +17,24 @@ from affectwatch.exceptions import ModelError
 from worker import metrics
 from worker.datasets import load_faces
 from worker.models.modelfile import ModelMeta, load_model, save_model
-from worker.models.nets import Ensemble
+from worker.models.nets import MIRRORED, TRAINABLE, Ensemble
 
 log = logging.getLogger(__name__)
 
-JOINABLE = {"facenet48": "facenet48x2"}
+MAX_MEMBERS = 4
 
 
 def joined_arch(metas: list[ModelMeta]) -> str:
     """The ensemble architecture of these members, or a ModelError saying why they cannot be joined."""
     first = metas[0]
-    if len(metas) != 2 or first.arch not in JOINABLE:
-        raise ModelError(f"only two {' or '.join(JOINABLE)} models can be combined, not {[m.arch for m in metas]}")
+    if not 1 <= len(metas) <= MAX_MEMBERS or any(m.arch not in TRAINABLE for m in metas):
+        raise ModelError(f"1 to {MAX_MEMBERS} single networks ({', '.join(TRAINABLE)}) can be combined, "
+                         f"not {[m.arch for m in metas]}")
     for m in metas[1:]:
         same = (m.arch, m.labels, m.input_size, m.template, m.margin)
         if same != (first.arch, first.labels, first.input_size, first.template, first.margin):
             raise ModelError(f"model {m.name!r} differs from {first.name!r} in architecture, labels or framing")
-    return JOINABLE[first.arch]
+    return MIRRORED + ",".join(m.arch for m in metas)
 
 
 def val_logits(net: torch.nn.Module, val: Path, meta: ModelMeta) -> tuple[torch.Tensor, torch.Tensor]:

@@ -85,8 +85,9 @@ def evaluate(args: argparse.Namespace, config: Config) -> int:
 
 
 def _combine_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("combine", help="join two trained models into one (mean of their logits, and of the mirror "
-                                       "image's) and fit its temperature on a validation folder")
+    p = sub.add_parser("combine", help="join trained models into one (mean of their logits, and of the mirror "
+                                       "image's; one model alone reads each face and its mirror) and fit its "
+                                       "temperature on a validation folder")
     p.add_argument("models", type=Path, nargs="+", help="the members' weights files")
     p.add_argument("--val", type=Path, required=True, help="folder of class folders to calibrate on")
     p.add_argument("--out", type=Path, required=True, help="output weights, NAME.safetensors")

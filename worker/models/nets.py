@@ -97,9 +97,10 @@ class GreyResNet18(nn.Module):
 
 
 class Ensemble(nn.Module):
-    """Networks trained apart, each reading the face and its mirror image: the mean of their logits.
+    """Networks trained apart (or one alone), each reading the face and its mirror image: the mean of their logits.
 
-    Built by `scripts/ensemble.py` from trained models; not trained as one (`affectwatch train` refuses it).
+    Built by `affectwatch combine` from trained models; not trained as one (`affectwatch train` refuses it).
+    Its architecture is named MIRRORED and the members' architectures, e.g. "mirror:facenet48,facenet48-fc".
     """
 
     def __init__(self, members: list[nn.Module]) -> None:
@@ -118,17 +119,30 @@ ARCHITECTURES: dict[str, Callable[[int, float, float], nn.Module]] = {
     "facenet48-wide": lambda n, m, s: FaceNet(n, m, s, width=32),
     "facenet48-fc": lambda n, m, s: FaceNetFC(n, m, s, width=24),
     "resnet18": GreyResNet18,
-    "facenet48x2": lambda n, m, s: Ensemble([FaceNet(n, m, s, width=24) for _ in range(2)]),
 }
 
-DEFAULT_INPUT_SIZE: dict[str, int] = {
-    "facenet48": 48, "facenet48-wide": 48, "facenet48-fc": 48, "resnet18": 64, "facenet48x2": 48,
-}
-TRAINABLE = ("facenet48", "facenet48-wide", "facenet48-fc", "resnet18")
+DEFAULT_INPUT_SIZE: dict[str, int] = {"facenet48": 48, "facenet48-wide": 48, "facenet48-fc": 48, "resnet18": 64}
+TRAINABLE = tuple(ARCHITECTURES)
+MIRRORED = "mirror:"
+ALIASES = {"facenet48x2": "mirror:facenet48,facenet48"}  # session 3's name for two facenet48 joined
+
+
+def members(arch: str) -> list[str]:
+    """The architectures an ensemble's name lists, or [] for a single network."""
+    arch = ALIASES.get(arch, arch)
+    return arch.removeprefix(MIRRORED).split(",") if arch.startswith(MIRRORED) else []
+
+
+def known(arch: str) -> bool:
+    return all(a in ARCHITECTURES for a in members(arch) or [arch])
 
 
 def build(arch: str, num_classes: int, mean: float, std: float) -> nn.Module:
     """Instantiate an architecture by name, with random weights, channels-last (faster on CPU)."""
-    if arch not in ARCHITECTURES:
-        raise ModelError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHITECTURES)}")
-    return ARCHITECTURES[arch](num_classes, mean, std).to(memory_format=torch.channels_last)
+    if not known(arch):
+        raise ModelError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHITECTURES)}, "
+                         f"or {MIRRORED} and some of them, comma-separated")
+    named = members(arch)
+    net = Ensemble([ARCHITECTURES[a](num_classes, mean, std) for a in named]) if named else \
+        ARCHITECTURES[arch](num_classes, mean, std)
+    return net.to(memory_format=torch.channels_last)
