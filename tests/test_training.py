@@ -260,6 +260,17 @@ def test_combine_refuses_models_that_do_not_fit_together(trained: Path, tmp_path
     assert not Path(out).exists()
 
 
+def test_combine_joins_models_of_different_architectures(trained: Path, data: Path, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    fc = tmp_path / "fc.safetensors"
+    assert cli.main([*train_args(data, fc, 1), "--arch", "facenet48-fc"]) == 0
+    capsys.readouterr()
+    out = tmp_path / "mixed.safetensors"
+    assert cli.main(["combine", str(trained), str(fc), "--val", str(data / "val"), "--out", str(out)]) == 0
+    assert json.loads(capsys.readouterr().out)["arch"] == "mirror:facenet48,facenet48-fc"
+    assert ExpressionClassifier(out).predict([faceset.crops()["hopper"]])[0].label in LABELS
+
+
 def test_one_model_combined_reads_each_face_and_its_mirror(trained: Path, data: Path, tmp_path: Path,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "mirrored.safetensors"

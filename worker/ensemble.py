@@ -30,10 +30,10 @@ def joined_arch(metas: list[ModelMeta]) -> str:
     if not 1 <= len(metas) <= MAX_MEMBERS or any(m.arch not in TRAINABLE for m in metas):
         raise ModelError(f"1 to {MAX_MEMBERS} single networks ({', '.join(TRAINABLE)}) can be combined, "
                          f"not {[m.arch for m in metas]}")
-    for m in metas[1:]:
-        same = (m.arch, m.labels, m.input_size, m.template, m.margin)
-        if same != (first.arch, first.labels, first.input_size, first.template, first.margin):
-            raise ModelError(f"model {m.name!r} differs from {first.name!r} in architecture, labels or framing")
+    for i, m in enumerate(metas[1:], start=2):
+        if (m.labels, m.input_size, m.template, m.margin) != (first.labels, first.input_size, first.template,
+                                                              first.margin):
+            raise ModelError(f"model {i} ({m.arch}) differs from model 1 ({first.arch}) in labels or framing")
     return MIRRORED + ",".join(m.arch for m in metas)
 
 
