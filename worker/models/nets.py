@@ -142,7 +142,6 @@ def build(arch: str, num_classes: int, mean: float, std: float) -> nn.Module:
     if not known(arch):
         raise ModelError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHITECTURES)}, "
                          f"or {MIRRORED} and some of them, comma-separated")
-    named = members(arch)
-    net = Ensemble([ARCHITECTURES[a](num_classes, mean, std) for a in named]) if named else \
-        ARCHITECTURES[arch](num_classes, mean, std)
+    nets = [ARCHITECTURES[a](num_classes, mean, std) for a in members(arch) or [arch]]
+    net = Ensemble(nets) if members(arch) else nets[0]
     return net.to(memory_format=torch.channels_last)
