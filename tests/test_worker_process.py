@@ -84,7 +84,9 @@ def test_a_worker_killed_mid_job_loses_nothing_and_the_retry_writes_once(
     camera_id, _ = add_test_camera(cfg, face_video)
     big = np.zeros((720, 1280, 3), np.uint8)
     big[120:600, 320:960] = astronaut_frame(astronaut)
-    frames = [payload(camera_id, jpeg(big)) for _ in range(12)]
+    # Enough frames that the job runs for seconds: killed 0.5 s in, it must still be mid-job (with 12 frames
+    # the job once finished before the kill, in a full run of the suite).
+    frames = [payload(camera_id, jpeg(big)) for _ in range(40)]
     job = enqueue(cfg, redis_conn, camera_id, frames, retries=2, retry_interval=1)
 
     first = start_worker(cfg)
@@ -107,7 +109,7 @@ def test_a_worker_killed_mid_job_loses_nothing_and_the_retry_writes_once(
         wait_for("retried job", lambda: job.get_status() == JobStatus.FINISHED, 180, second)
     finally:
         log = stop(second)
-    assert counts(cfg, camera_id) == (12, 12), log
+    assert counts(cfg, camera_id) == (40, 40), log
     assert Job.fetch(job.id, connection=redis_conn, serializer=queue.serializer).retries_left == 1
 
 
