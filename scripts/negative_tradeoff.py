@@ -47,20 +47,20 @@ def main() -> None:
     parser.add_argument("--bootstrap", type=int, default=0, help="resamples of people for 95%% intervals")
     parser.add_argument("--against", type=Path, help="a second model, compared on the same faces")
     args = parser.parse_args()
-    faces = Detections(args.detections) if args.detect else None
-    one = scores(args.model, args.data, faces)
+    detections = Detections(args.detections) if args.detect else None
+    one = scores(args.model, args.data, detections)
     report(one, args.by_person)
     if args.bootstrap:
         bootstrap(one.neg_p, one.truth, one.people, args.bootstrap)
     if args.against:
-        other = scores(args.against, args.data, faces)
+        other = scores(args.against, args.data, detections)
         if other.people != one.people or not np.array_equal(other.truth, one.truth):
             raise SystemExit("the two models were not scored on the same faces")
         report(other, args.by_person)
         if args.bootstrap:
             paired_bootstrap(one.neg_p, other.neg_p, one.truth, one.people, args.bootstrap)
-    if faces:
-        faces.save()
+    if detections:
+        detections.save()
 
 
 @dataclass(frozen=True)
