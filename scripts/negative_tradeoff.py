@@ -161,12 +161,14 @@ def at_recall(neg_p: np.ndarray, truth: np.ndarray, recall: float) -> None:
     print(f"at {recall:.0%} recall (threshold {t:.2f}): false alarms {fa:.3f}; AUC {auc(neg_p, truth):.3f}")
 
 
-def resamples(people: list[str], n: int) -> list[np.ndarray]:
-    """n resamples of the people with replacement, as row indices (a person's rows in or out together)."""
+def resamples(people: list[str], truth: np.ndarray, n: int) -> list[np.ndarray]:
+    """n resamples of the people with replacement, as row indices (a person's rows in or out together);
+    those without both negative and other faces, which no figure can be computed on, left out."""
     names = np.array(people)
     rows = [np.flatnonzero(names == p) for p in np.unique(names)]
     rng = np.random.default_rng(0)
-    return [np.concatenate([rows[i] for i in rng.integers(0, len(rows), len(rows))]) for _ in range(n)]
+    drawn = [np.concatenate([rows[i] for i in rng.integers(0, len(rows), len(rows))]) for _ in range(n)]
+    return [s for s in drawn if truth[s].any() and (~truth[s]).any()]
 
 
 def figures(neg_p: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
@@ -176,7 +178,7 @@ def figures(neg_p: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
 
 def bootstrap(neg_p: np.ndarray, truth: np.ndarray, people: list[str], n: int) -> None:
     """95% intervals of the false alarms at 80% recall and of the AUC, resampling people with replacement."""
-    got = np.array([figures(neg_p[s], truth[s]) for s in resamples(people, n) if truth[s].any() and (~truth[s]).any()])
+    got = np.array([figures(neg_p[s], truth[s]) for s in resamples(people, truth, n)])
     print(f"95% intervals over {len(got)} resamples of {len(set(people))} people: "
           f"{_interval(got, signed=False)}")
 
@@ -184,7 +186,7 @@ def bootstrap(neg_p: np.ndarray, truth: np.ndarray, people: list[str], n: int) -
 def paired_bootstrap(one: np.ndarray, other: np.ndarray, truth: np.ndarray, people: list[str], n: int) -> None:
     """95% intervals of other's figures minus one's, both scored on the same resamples of people."""
     got = np.array([np.subtract(figures(other[s], truth[s]), figures(one[s], truth[s]))
-                    for s in resamples(people, n) if truth[s].any() and (~truth[s]).any()])
+                    for s in resamples(people, truth, n)])
     print(f"paired 95% intervals of the difference (second model minus first) over {len(got)} resamples: "
           f"{_interval(got, signed=True)}")
 
