@@ -18,7 +18,8 @@ SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "negative_tradeoff
 
 @pytest.fixture(scope="module")
 def photos(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Two people, as the web photographs are named: each face photographed twice (the second mirrored)."""
+    """Three people named as the web photographs are, each photographed twice (the second mirrored), and a
+    photograph without a face."""
     root = tmp_path_factory.mktemp("photos")
     for folder, name in {"happy": "astronaut", "neutral": "hopper", "sad": "camera"}.items():
         for i, image in enumerate([faceset.photos()[name], faceset.photos()[name][:, ::-1]], start=1):
