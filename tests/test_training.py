@@ -292,3 +292,55 @@ def test_a_model_joined_under_session_3s_name_still_loads(trained: Path, tmp_pat
     x = torch.rand(2, 1, 48, 48)
     with torch.inference_mode():
         assert torch.allclose(loaded(x), two.eval()(x), atol=1e-5)
+
+
+def swa_settings(data: Path, out: Path, init: Path) -> TrainSettings:
+    return TrainSettings(data=data, out=out, epochs=2, batch_size=8, lr=1e-3, seed=3, init=init, schedule="swa",
+                         patience=2, progress=False)
+
+
+def test_swa_keeps_the_mean_of_the_epochs_weights_with_batch_norms_refitted(trained: Path, data: Path,
+                                                                            tmp_path: Path) -> None:
+    trainer = Trainer(swa_settings(data, tmp_path / "swa.safetensors", trained))
+    ends = []
+    for _ in range(2):
+        trainer._one_epoch()
+        ends.append({k: v.clone() for k, v in trainer.net.state_dict().items()})
+    kept = trainer.kept.state_dict()
+    conv = "features.0.0.weight"
+    assert not torch.equal(ends[0][conv], ends[1][conv])
+    assert torch.allclose(kept[conv], (ends[0][conv] + ends[1][conv]) / 2, atol=1e-6)
+    bn = "features.0.1.running_mean"  # refitted on the training faces, not averaged
+    assert not torch.allclose(kept[bn], (ends[0][bn] + ends[1][bn]) / 2, atol=1e-4)
+    meta = trainer.finish()
+    assert meta.extra["settings"]["schedule"] == "swa" and meta.arch == "facenet48"
+    saved = load_file(str(tmp_path / "swa.safetensors"))
+    best = meta.extra["best_epoch"]
+    assert torch.equal(saved[conv], kept[conv]) or best == 1
+    assert ExpressionClassifier(tmp_path / "swa.safetensors").predict([faceset.crops()["astronaut"]])[0].label in LABELS
+
+
+def test_swa_resumes_its_average_and_refuses_a_checkpoint_of_another_schedule(
+        trained: Path, data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "swa.safetensors"
+    first = Trainer(swa_settings(data, out, trained))
+    first._one_epoch()
+    again = Trainer(swa_settings(data, out, trained))
+    assert again.resume() and again.averaged is not None and int(again.averaged.n_averaged) == 1
+    assert torch.equal(again.kept.state_dict()["head.3.weight"], first.kept.state_dict()["head.3.weight"])
+    plain = tmp_path / "plain.safetensors"
+    Trainer(replace(swa_settings(data, plain, trained), schedule="onecycle")).save_checkpoint()
+    assert cli.main([*train_args(data, plain, 2), "--schedule", "swa", "--init", str(trained)]) == 2
+    assert "--schedule" in capsys.readouterr().err
+
+
+def test_init_takes_the_network_of_a_model_combined_from_one(trained: Path, data: Path, tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    mirrored = tmp_path / "mirrored.safetensors"
+    assert cli.main(["combine", str(trained), "--val", str(data / "val"), "--out", str(mirrored)]) == 0
+    trainer = Trainer(TrainSettings(data=data, out=tmp_path / "x.safetensors", init=mirrored, progress=False))
+    assert torch.equal(trainer.net.state_dict()["head.3.weight"], load_file(str(trained))["head.3.weight"])
+    both = tmp_path / "both.safetensors"
+    assert cli.main(["combine", str(trained), str(trained), "--val", str(data / "val"), "--out", str(both)]) == 0
+    assert cli.main([*train_args(data, tmp_path / "y.safetensors", 1), "--init", str(both)]) == 2
+    assert "joins several networks" in capsys.readouterr().err

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, update_bn
 
 from affectwatch.exceptions import LabelError, ModelError
 from affectwatch.labels import LABELS
@@ -48,7 +49,11 @@ class TrainSettings:
     augment: str = "light"
     balance_sources: bool = False
     framing: str = "aligned"
+    schedule: str = "onecycle"
     progress: bool = True
+
+
+SCHEDULES = ("onecycle", "swa")
 
 
 @dataclass
@@ -140,6 +145,8 @@ class Trainer:
         self.size = s.input_size or DEFAULT_INPUT_SIZE.get(s.arch, 48)
         if s.augment not in PRESETS:
             raise ModelError(f"unknown augmentation {s.augment!r}; choose one of {', '.join(PRESETS)}")
+        if s.schedule not in SCHEDULES:
+            raise ModelError(f"unknown schedule {s.schedule!r}; choose one of {', '.join(SCHEDULES)}")
         self.train_set, self.val_set, sources = load_data(s, self.size)
         self.labels = model_labels(self.train_set)
         missing = set(self.val_set.labels) - set(self.labels)
@@ -156,10 +163,9 @@ class Trainer:
             self._init_from(s.init)
         self.opt = torch.optim.AdamW(self.net.parameters(), lr=s.lr, weight_decay=s.weight_decay)
         self.steps = (len(self.train.y) + s.batch_size - 1) // s.batch_size
-        total = s.epochs * self.steps
-        self.sched = torch.optim.lr_scheduler.OneCycleLR(  # warm-up: a fifth, at least two steps
-            self.opt, max_lr=s.lr, total_steps=total, pct_start=min(0.5, max(0.2, 2 / total))
-        )
+        self.plan: dict[str, Any] = {"schedule": s.schedule, "total_steps": s.epochs * self.steps}
+        self.sched = self._scheduler()
+        self.averaged = AveragedModel(self.net) if s.schedule == "swa" else None
         self.weights = class_weights(self.train.y, len(self.labels), s.class_weighting)
         self.face_weights = (source_weights(self.train.y, sources, len(self.labels)) if s.balance_sources
                              else torch.ones(len(self.train.y)))
@@ -169,6 +175,19 @@ class Trainer:
         log.info("training %s on %d faces (%s), validating on %d", s.arch, len(self.train.y),
                  dict(Counter(self.train_set.labels)), len(self.val.y))
 
+    def _scheduler(self) -> torch.optim.lr_scheduler.LRScheduler:
+        """One cycle (warm-up a fifth, at least two steps), or for SWA a constant rate after one epoch's warm-up."""
+        total = self.plan["total_steps"]
+        if self.s.schedule == "swa":
+            return torch.optim.lr_scheduler.LinearLR(self.opt, start_factor=0.1, total_iters=self.steps)
+        return torch.optim.lr_scheduler.OneCycleLR(self.opt, max_lr=self.s.lr, total_steps=total,
+                                                   pct_start=min(0.5, max(0.2, 2 / total)))
+
+    @property
+    def kept(self) -> nn.Module:
+        """The network that is validated and saved: the running average of the epochs' weights under SWA."""
+        return self.net if self.averaged is None else self.averaged.module
+
     @property
     def checkpoint(self) -> Path:
         return self.s.out.with_suffix(".ckpt")
@@ -176,7 +195,8 @@ class Trainer:
     def _init_from(self, path: Path) -> None:
         from safetensors.torch import load_file
 
-        state = load_file(str(path)) if path.suffix == ".safetensors" else torch.load(path, weights_only=True)
+        state = _single(load_file(str(path)) if path.suffix == ".safetensors"
+                        else torch.load(path, weights_only=True), path)
         own = self.net.state_dict()
         fitting = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
         if not fitting:
@@ -196,6 +216,8 @@ class Trainer:
                 "rng": torch.get_rng_state(),
                 "state": asdict(self.state),
                 "labels": self.labels,
+                "plan": self.plan,
+                **({} if self.averaged is None else {"averaged": self.averaged.state_dict()}),
             },
             self.checkpoint,
         )
@@ -206,10 +228,13 @@ class Trainer:
         ck = torch.load(self.checkpoint, weights_only=True)
         if ck["labels"] != self.labels:
             raise ModelError(f"checkpoint {self.checkpoint} has labels {ck['labels']}, data has {self.labels}")
-        if ck["sched"].get("total_steps") != self.sched.total_steps:
-            raise ModelError(f"checkpoint {self.checkpoint} was made with another --epochs, --batch-size or data"
-                             " (its learning-rate schedule differs): resume with the same command, or delete it")
+        if ck.get("plan", {"schedule": "onecycle", "total_steps": ck["sched"].get("total_steps")}) != self.plan:
+            raise ModelError(f"checkpoint {self.checkpoint} was made with another --epochs, --batch-size, "
+                             "--schedule or data (its learning-rate schedule differs): resume with the same "
+                             "command, or delete it")
         self.net.load_state_dict(ck["net"])
+        if self.averaged is not None:
+            self.averaged.load_state_dict(ck["averaged"])
         self.opt.load_state_dict(ck["opt"])
         self.sched.load_state_dict(ck["sched"])
         self.gen.set_state(ck["gen"])
@@ -254,7 +279,7 @@ class Trainer:
         return float(loss.detach()), logits.detach()
 
     def validate(self) -> tuple[float, float, torch.Tensor]:
-        logits = evaluate_logits(self.net, self.val.x, self.s.device)
+        logits = evaluate_logits(self.kept, self.val.x, self.s.device)
         loss = float(F.cross_entropy(logits, self.val.y))
         return loss, float((logits.argmax(1) == self.val.y).float().mean()), logits
 
@@ -278,6 +303,7 @@ class Trainer:
     def _one_epoch(self) -> None:
         t0 = time.monotonic()
         train_loss, train_acc = self.train_epoch()
+        self._average()
         val_loss, val_acc, _ = self.validate()
         st = self.state
         st.epoch += 1
@@ -287,9 +313,19 @@ class Trainer:
                  st.epoch, train_loss, train_acc, val_loss, val_acc, time.monotonic() - t0)
         if val_acc > st.best_acc:
             st.best_acc, st.best_epoch = val_acc, st.epoch
-            save_model(self.net, self._meta(1.0, {}), self.s.out)
+            save_model(self.kept, self._meta(1.0, {}), self.s.out)
         self.save_checkpoint()
         charts.training_curves(st.history, self.s.out.with_name(self.s.out.stem + "-curves.png"))
+
+    def _average(self) -> None:
+        """Under SWA, fold this epoch's weights into the average and refit its batch norms on the training faces."""
+        if self.averaged is None:
+            return
+        self.averaged.update_parameters(self.net)
+        batches = (self.train.x[i : i + 512].to(self.s.device).float().div(255).contiguous(
+            memory_format=torch.channels_last) for i in range(0, len(self.train.y), 512))
+        update_bn(batches, self.averaged.module, device=torch.device(self.s.device))
+        log.info("averaged the weights of %d epochs", int(self.averaged.n_averaged))
 
     def _meta(self, temperature: float, extra: dict[str, Any]) -> ModelMeta:
         template = fer_template(self.size) if self.s.framing == "aligned" else None
@@ -319,6 +355,16 @@ class Trainer:
         log.info("best epoch %d: val acc %.4f; temperature %.3f, ECE %.4f -> %.4f", self.state.best_epoch,
                  acc, temperature, extra["ece_before"], extra["ece_after"])
         return meta
+
+
+def _single(state: dict[str, torch.Tensor], path: Path) -> dict[str, torch.Tensor]:
+    """A single network's weights; a model combined from one network (mirror:NAME) gives its member's."""
+    prefix = "members.0."
+    if not any(k.startswith("members.") for k in state):
+        return state
+    if any(k.startswith("members.") and not k.startswith(prefix) for k in state):
+        raise ModelError(f"{path} joins several networks; start from one of them")
+    return {k.removeprefix(prefix): v for k, v in state.items()}
 
 
 def _keep(faces: FaceSet, labels: set[str]) -> FaceSet:

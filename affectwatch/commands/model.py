@@ -23,7 +23,7 @@ def _train_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                    help="facenet48 (default), facenet48-wide, facenet48-fc or resnet18")
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of the one-cycle schedule")
+    p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (the constant one with --schedule swa)")
     p.add_argument("--weight-decay", type=float, default=5e-4)
     p.add_argument("--label-smoothing", type=float, default=0.1)
     p.add_argument("--class-weighting", choices=["none", "sqrt", "inverse"], default="sqrt")
@@ -41,6 +41,10 @@ def _train_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--framing", choices=["aligned", "box"], default="aligned",
                    help="how the worker will cut faces for this model: aligned by MTCNN's landmarks to FER2013's "
                         "framing (default), or a square around the box with a 20%% margin")
+    p.add_argument("--schedule", choices=["onecycle", "swa"], default="onecycle",
+                   help="onecycle (default): the rate rises to --lr and falls to almost zero; swa: a constant "
+                        "--lr after one epoch's warm-up, and the weights averaged over the epochs (stochastic "
+                        "weight averaging), to go on from --init")
     p.add_argument("--max-minutes", type=float, default=0.0, help="stop after this long (0: no limit)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(handler=train)
