@@ -317,6 +317,7 @@ def test_swa_keeps_the_mean_of_the_epochs_weights_with_batch_norms_refitted(trai
     saved = load_file(str(tmp_path / "swa.safetensors"))
     best = meta.extra["best_epoch"]
     assert torch.equal(saved[conv], kept[conv]) or best == 1
+    assert meta.extra["val_accuracy"] == pytest.approx(meta.extra["history"][best - 1]["val_acc"])
     assert ExpressionClassifier(tmp_path / "swa.safetensors").predict([faceset.crops()["astronaut"]])[0].label in LABELS
 
 

@@ -278,8 +278,8 @@ class Trainer:
         self.sched.step()
         return float(loss.detach()), logits.detach()
 
-    def validate(self) -> tuple[float, float, torch.Tensor]:
-        logits = evaluate_logits(self.kept, self.val.x, self.s.device)
+    def validate(self, net: nn.Module | None = None) -> tuple[float, float, torch.Tensor]:
+        logits = evaluate_logits(self.kept if net is None else net, self.val.x, self.s.device)
         loss = float(F.cross_entropy(logits, self.val.y))
         return loss, float((logits.argmax(1) == self.val.y).float().mean()), logits
 
@@ -337,7 +337,7 @@ class Trainer:
         from worker.models.modelfile import load_model
 
         self.net, _ = load_model(self.s.out, self.s.device)
-        _, acc, logits = self.validate()
+        _, acc, logits = self.validate(self.net)
         temperature = metrics.fit_temperature(logits, self.val.y)
         probs_raw = torch.softmax(logits, 1).numpy()
         probs_cal = torch.softmax(logits / temperature, 1).numpy()
