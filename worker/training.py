@@ -21,7 +21,7 @@ from worker import charts, metrics
 from worker.augment import PRESETS, augment
 from worker.datasets import FaceSet, load_faces
 from worker.models.modelfile import ModelMeta, save_model
-from worker.models.nets import DEFAULT_INPUT_SIZE, TRAINABLE, build
+from worker.models.nets import DEFAULT_INPUT_SIZE, TRAINABLE, build, single_network
 from worker.preprocess import fer_template
 
 log = logging.getLogger(__name__)
@@ -195,8 +195,8 @@ class Trainer:
     def _init_from(self, path: Path) -> None:
         from safetensors.torch import load_file
 
-        state = _single(load_file(str(path)) if path.suffix == ".safetensors"
-                        else torch.load(path, weights_only=True), path)
+        state = single_network(load_file(str(path)) if path.suffix == ".safetensors"
+                               else torch.load(path, weights_only=True), str(path))
         own = self.net.state_dict()
         fitting = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
         if not fitting:
@@ -355,16 +355,6 @@ class Trainer:
         log.info("best epoch %d: val acc %.4f; temperature %.3f, ECE %.4f -> %.4f", self.state.best_epoch,
                  acc, temperature, extra["ece_before"], extra["ece_after"])
         return meta
-
-
-def _single(state: dict[str, torch.Tensor], path: Path) -> dict[str, torch.Tensor]:
-    """A single network's weights; a model combined from one network (mirror:NAME) gives its member's."""
-    prefix = "members.0."
-    if not any(k.startswith("members.") for k in state):
-        return state
-    if any(k.startswith("members.") and not k.startswith(prefix) for k in state):
-        raise ModelError(f"{path} joins several networks; start from one of them")
-    return {k.removeprefix(prefix): v for k, v in state.items()}
 
 
 def _keep(faces: FaceSet, labels: set[str]) -> FaceSet:

@@ -114,6 +114,16 @@ class Ensemble(nn.Module):
         return out
 
 
+def single_network(state: dict[str, torch.Tensor], source: str) -> dict[str, torch.Tensor]:
+    """A single network's weights; those of an Ensemble of one network (mirror:NAME) give its member's."""
+    prefix = "members.0."
+    if not any(k.startswith("members.") for k in state):
+        return state
+    if any(k.startswith("members.") and not k.startswith(prefix) for k in state):
+        raise ModelError(f"{source} joins several networks; start from one of them")
+    return {k.removeprefix(prefix): v for k, v in state.items()}
+
+
 ARCHITECTURES: dict[str, Callable[[int, float, float], nn.Module]] = {
     "facenet48": lambda n, m, s: FaceNet(n, m, s, width=24),
     "facenet48-wide": lambda n, m, s: FaceNet(n, m, s, width=32),
