@@ -10,11 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from safetensors.torch import load_file
 
 from affectwatch import cli
 from tests import faceset
 from worker.datasets import read_rgb
+from worker.distillation import soft_loss
 from worker.facecrop import largest_face_crop
 from worker.models.classifier import ExpressionClassifier
 from worker.models.modelfile import load_model, read_meta, save_model
@@ -345,3 +347,48 @@ def test_init_takes_the_network_of_a_model_combined_from_one(trained: Path, data
     assert cli.main(["combine", str(trained), str(trained), "--val", str(data / "val"), "--out", str(both)]) == 0
     assert cli.main([*train_args(data, tmp_path / "y.safetensors", 1), "--init", str(both)]) == 2
     assert "joins several networks" in capsys.readouterr().err
+
+
+def test_soft_loss_is_the_tempered_kl_divergence_scaled_by_t_squared() -> None:
+    student, teacher = torch.randn(5, 3), torch.randn(5, 3)
+    assert torch.allclose(soft_loss(teacher, teacher, 2.0), torch.zeros(5), atol=1e-6)
+    kl = F.kl_div(F.log_softmax(student / 2, 1), F.log_softmax(teacher / 2, 1), log_target=True, reduction="none")
+    assert torch.allclose(soft_loss(student, teacher, 2.0), kl.sum(1) * 4, atol=1e-6)
+
+
+def test_distillation_blends_the_teachers_soft_labels_into_the_loss(trained: Path, data: Path,
+                                                                    tmp_path: Path) -> None:
+    settings = TrainSettings(data=data, out=tmp_path / "d.safetensors", batch_size=8, init=trained, teacher=trained,
+                             distill=1.0, progress=False)
+    only_teacher = Trainer(settings)
+    assert only_teacher.teacher is not None
+    x, y, w = only_teacher.train.x[:8].float() / 255, only_teacher.train.y[:8], torch.rand(8) + 0.5
+    agreeing = only_teacher.teacher.logits(x)
+    assert float(only_teacher._loss(agreeing, x, y, w)) == pytest.approx(0.0, abs=1e-5)
+    half = Trainer(replace(settings, distill=0.5))._loss(agreeing, x, y, w)
+    labels_only = Trainer(replace(settings, teacher=None))._loss(agreeing, x, y, w)
+    assert float(half) == pytest.approx(0.5 * float(labels_only), rel=1e-5) and float(labels_only) > 0
+
+
+def test_train_distils_a_joined_model_and_resumes_only_with_the_same_teacher(
+        trained: Path, data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    mirrored = tmp_path / "mirrored.safetensors"
+    assert cli.main(["combine", str(trained), "--val", str(data / "val"), "--out", str(mirrored)]) == 0
+    out = tmp_path / "student.safetensors"
+    args = [*train_args(data, out, 1), "--init", str(trained), "--teacher", str(mirrored), "--distill", "0.7"]
+    assert cli.main(args) == 0
+    meta = read_meta(out)
+    assert meta.arch == "facenet48" and meta.extra["settings"]["teacher"] == str(mirrored)
+    assert ExpressionClassifier(out).predict([faceset.crops()["astronaut"]])[0].label in LABELS
+    assert cli.main([*train_args(data, out, 1), "--init", str(trained)]) == 2  # its checkpoint had a teacher
+    assert "--teacher" in capsys.readouterr().err
+
+
+def test_train_refuses_a_teacher_with_other_labels(trained: Path, data: Path, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    net, meta = load_model(trained)
+    other = tmp_path / "other.safetensors"
+    save_model(net, replace(meta, labels=["anger", "happy", "sad"]), other)
+    assert cli.main([*train_args(data, tmp_path / "s.safetensors", 1), "--teacher", str(other)]) == 2
+    err = capsys.readouterr().err
+    assert "teacher" in err and "['anger', 'happy', 'sad']" in err

@@ -20,6 +20,7 @@ from affectwatch.labels import LABELS
 from worker import charts, metrics
 from worker.augment import PRESETS, augment
 from worker.datasets import FaceSet, load_faces
+from worker.distillation import Teacher, blend, soft_loss
 from worker.models.modelfile import ModelMeta, save_model
 from worker.models.nets import DEFAULT_INPUT_SIZE, TRAINABLE, build, single_network
 from worker.preprocess import fer_template
@@ -50,6 +51,9 @@ class TrainSettings:
     balance_sources: bool = False
     framing: str = "aligned"
     schedule: str = "onecycle"
+    teacher: Path | None = None
+    distill: float = 0.5
+    distill_temperature: float = 2.0
     progress: bool = True
 
 
@@ -164,6 +168,7 @@ class Trainer:
         self.opt = torch.optim.AdamW(self.net.parameters(), lr=s.lr, weight_decay=s.weight_decay)
         self.steps = (len(self.train.y) + s.batch_size - 1) // s.batch_size
         self.plan: dict[str, Any] = {"schedule": s.schedule, "total_steps": s.epochs * self.steps}
+        self.teacher = self._teacher()
         self.sched = self._scheduler()
         self.averaged = AveragedModel(self.net) if s.schedule == "swa" else None
         self.weights = class_weights(self.train.y, len(self.labels), s.class_weighting)
@@ -174,6 +179,15 @@ class Trainer:
         self.scaler = torch.amp.GradScaler("cuda", enabled=s.device.startswith("cuda"))
         log.info("training %s on %d faces (%s), validating on %d", s.arch, len(self.train.y),
                  dict(Counter(self.train_set.labels)), len(self.val.y))
+
+    def _teacher(self) -> Teacher | None:
+        """The model distilled from, if any; its name and weight join the plan a checkpoint must match."""
+        if self.s.teacher is None:
+            return None
+        if not 0.0 < self.s.distill <= 1.0 or self.s.distill_temperature <= 0:
+            raise ModelError("--distill must be in (0, 1] and --distill-temperature positive")
+        self.plan.update(teacher=str(self.s.teacher), distill=self.s.distill, distill_t=self.s.distill_temperature)
+        return Teacher(self.s.teacher, self.labels, self.size, self.s.device)
 
     def _scheduler(self) -> torch.optim.lr_scheduler.LRScheduler:
         """One cycle (warm-up a fifth, at least two steps), or for SWA a constant rate after one epoch's warm-up."""
@@ -230,7 +244,7 @@ class Trainer:
             raise ModelError(f"checkpoint {self.checkpoint} has labels {ck['labels']}, data has {self.labels}")
         if ck.get("plan", {"schedule": "onecycle", "total_steps": ck["sched"].get("total_steps")}) != self.plan:
             raise ModelError(f"checkpoint {self.checkpoint} was made with another --epochs, --batch-size, "
-                             "--schedule or data (its learning-rate schedule differs): resume with the same "
+                             "--schedule, --teacher or data (its plan differs): resume with the same "
                              "command, or delete it")
         self.net.load_state_dict(ck["net"])
         if self.averaged is not None:
@@ -266,17 +280,24 @@ class Trainer:
         cuda = self.s.device.startswith("cuda")
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
             logits = self.net(x)
-            w = torch.ones(len(self.labels)) if self.weights is None else self.weights
-            w = w.to(x.device)
-            per_face = F.cross_entropy(logits.float(), y, weight=w, label_smoothing=self.s.label_smoothing,
-                                       reduction="none")
-            loss = (per_face * face_w).sum() / (w[y] * face_w).sum()
+            loss = self._loss(logits, x, y, face_w)
         self.opt.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()  # type: ignore[no-untyped-call]
         self.scaler.step(self.opt)
         self.scaler.update()
         self.sched.step()
         return float(loss.detach()), logits.detach()
+
+    def _loss(self, logits: torch.Tensor, x: torch.Tensor, y: torch.Tensor, face_w: torch.Tensor) -> torch.Tensor:
+        """Weighted cross-entropy on the labels, blended with the teacher's soft labels when distilling."""
+        w = (torch.ones(len(self.labels)) if self.weights is None else self.weights).to(x.device)
+        per_face = F.cross_entropy(logits.float(), y, weight=w, label_smoothing=self.s.label_smoothing,
+                                   reduction="none")
+        hard = (per_face * face_w).sum() / (w[y] * face_w).sum()
+        if self.teacher is None:
+            return hard
+        soft = soft_loss(logits, self.teacher.logits(x), self.s.distill_temperature)
+        return blend(hard, (soft * face_w).sum() / face_w.sum(), self.s.distill)
 
     def validate(self, net: nn.Module | None = None) -> tuple[float, float, torch.Tensor]:
         logits = evaluate_logits(self.kept if net is None else net, self.val.x, self.s.device)

@@ -45,6 +45,13 @@ def _train_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                    help="onecycle (default): the rate rises to --lr and falls to almost zero; swa: a constant "
                         "--lr after one epoch's warm-up, and the weights averaged over the epochs (stochastic "
                         "weight averaging), to go on from --init")
+    p.add_argument("--teacher", type=Path,
+                   help="distil this trained model (a joined mirror: model too) into the network: its soft labels "
+                        "join the true ones in the loss")
+    p.add_argument("--distill", type=float, default=0.5,
+                   help="with --teacher: the teacher's share of the loss, in (0, 1] (default 0.5)")
+    p.add_argument("--distill-temperature", type=float, default=2.0,
+                   help="with --teacher: the temperature both distributions are softened by (default 2)")
     p.add_argument("--max-minutes", type=float, default=0.0, help="stop after this long (0: no limit)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(handler=train)
