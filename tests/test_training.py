@@ -16,8 +16,8 @@ from safetensors.torch import load_file
 from affectwatch import cli
 from tests import faceset
 from worker.datasets import read_rgb
-from worker.distillation import soft_loss
 from worker.facecrop import largest_face_crop
+from worker.losses import group_log_odds, group_loss, soft_loss
 from worker.models.classifier import ExpressionClassifier
 from worker.models.modelfile import load_model, read_meta, save_model
 from worker.models.nets import Ensemble
@@ -392,3 +392,28 @@ def test_train_refuses_a_teacher_with_other_labels(trained: Path, data: Path, tm
     assert cli.main([*train_args(data, tmp_path / "s.safetensors", 1), "--teacher", str(other)]) == 2
     err = capsys.readouterr().err
     assert "teacher" in err and "['anger', 'happy', 'sad']" in err
+
+
+def test_group_loss_is_the_binary_cross_entropy_of_the_groups_summed_probability() -> None:
+    logits, group = torch.randn(6, 4), torch.tensor([True, False, True, False])
+    p = torch.softmax(logits, 1)[:, group].sum(1)
+    assert torch.allclose(group_log_odds(logits, group), torch.log(p / (1 - p)), atol=1e-5)
+    y = torch.tensor([0, 1, 2, 3, 0, 1])
+    expected = F.binary_cross_entropy(p, group[y].float(), reduction="none")
+    assert torch.allclose(group_loss(logits, y, group), expected, atol=1e-5)
+    swapped = logits[:, [2, 1, 0, 3]]  # which negative label it is does not matter, only negative or not
+    assert torch.allclose(group_loss(swapped, y, group), expected, atol=1e-5)
+
+
+def test_negative_weight_adds_the_negative_or_not_loss(data: Path, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    settings = TrainSettings(data=data, out=tmp_path / "n.safetensors", batch_size=8, negative_weight=2.0,
+                             progress=False)
+    both, labels_only = Trainer(settings), Trainer(replace(settings, negative_weight=0.0))
+    x, y, w = both.train.x[:8].float() / 255, both.train.y[:8], torch.ones(8)
+    logits = torch.randn(8, 3)
+    negative = torch.tensor([label == "sad" for label in LABELS])
+    extra = 2.0 * group_loss(logits, y, negative).mean()
+    assert float(both._loss(logits, x, y, w)) == pytest.approx(float(labels_only._loss(logits, x, y, w) + extra))
+    assert cli.main([*train_args(data, tmp_path / "m.safetensors", 1), "--negative-weight", "-1"]) == 2
+    assert "--negative-weight must be positive" in capsys.readouterr().err

@@ -2,8 +2,7 @@
 
 The teacher may be a joined model (`mirror:`, several members, each reading the face and its mirror image):
 distilling it into one network aims to keep what the joined model gains at the cost of one network.
-The loss is Hinton et al.'s: the KL divergence between the teacher's and the student's distributions,
-both softened by a temperature, scaled by its square so that its gradients keep their size.
+The loss is worker.losses.soft_loss, blended with the labels' cross-entropy by worker.losses.blend.
 """
 
 from __future__ import annotations
@@ -12,19 +11,11 @@ import logging
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from affectwatch.exceptions import ModelError
 from worker.models.modelfile import load_model
 
 log = logging.getLogger(__name__)
-
-
-def soft_loss(student: torch.Tensor, teacher: torch.Tensor, temperature: float) -> torch.Tensor:
-    """Per face: T² · KL(teacher ‖ student), both logits divided by the temperature T."""
-    log_p = F.log_softmax(student.float() / temperature, dim=1)
-    log_q = F.log_softmax(teacher.float() / temperature, dim=1)
-    return (log_q.exp() * (log_q - log_p)).sum(1) * temperature**2
 
 
 class Teacher:
@@ -44,9 +35,4 @@ class Teacher:
         with torch.no_grad():
             out: torch.Tensor = self.net(x)
         return out.float()
-
-
-def blend(hard: torch.Tensor, soft: torch.Tensor, weight: float) -> torch.Tensor:
-    """The training loss: the labels' share (1 - weight) and the teacher's (weight)."""
-    return (1.0 - weight) * hard + weight * soft
 

@@ -16,11 +16,12 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel, update_bn
 
 from affectwatch.exceptions import LabelError, ModelError
-from affectwatch.labels import LABELS
+from affectwatch.labels import LABELS, NEGATIVE_LABELS
 from worker import charts, metrics
 from worker.augment import PRESETS, augment
 from worker.datasets import FaceSet, load_faces
-from worker.distillation import Teacher, blend, soft_loss
+from worker.distillation import Teacher
+from worker.losses import blend, group_loss, soft_loss
 from worker.models.modelfile import ModelMeta, save_model
 from worker.models.nets import DEFAULT_INPUT_SIZE, TRAINABLE, build, single_network
 from worker.preprocess import fer_template
@@ -54,6 +55,7 @@ class TrainSettings:
     teacher: Path | None = None
     distill: float = 0.5
     distill_temperature: float = 2.0
+    negative_weight: float = 0.0
     progress: bool = True
 
 
@@ -172,6 +174,7 @@ class Trainer:
         self.sched = self._scheduler()
         self.averaged = AveragedModel(self.net) if s.schedule == "swa" else None
         self.weights = class_weights(self.train.y, len(self.labels), s.class_weighting)
+        self.negative = self._negative_group()
         self.face_weights = (source_weights(self.train.y, sources, len(self.labels)) if s.balance_sources
                              else torch.ones(len(self.train.y)))
         self.gen = torch.Generator().manual_seed(s.seed)
@@ -188,6 +191,15 @@ class Trainer:
             raise ModelError("--distill must be in (0, 1] and --distill-temperature positive")
         self.plan.update(teacher=str(self.s.teacher), distill=self.s.distill, distill_t=self.s.distill_temperature)
         return Teacher(self.s.teacher, self.labels, self.size, self.s.device)
+
+    def _negative_group(self) -> torch.Tensor:
+        """Which labels are negative, for --negative-weight (which then joins the plan a checkpoint must match)."""
+        negative = torch.tensor([label in NEGATIVE_LABELS for label in self.labels])
+        if self.s.negative_weight < 0 or (self.s.negative_weight and negative.all() | ~negative.any()):
+            raise ModelError("--negative-weight must be positive, and training must hold negative and other labels")
+        if self.s.negative_weight:
+            self.plan["negative_weight"] = self.s.negative_weight
+        return negative.to(self.s.device)
 
     def _scheduler(self) -> torch.optim.lr_scheduler.LRScheduler:
         """One cycle (warm-up a fifth, at least two steps), or for SWA a constant rate after one epoch's warm-up."""
@@ -244,8 +256,8 @@ class Trainer:
             raise ModelError(f"checkpoint {self.checkpoint} has labels {ck['labels']}, data has {self.labels}")
         if ck.get("plan", {"schedule": "onecycle", "total_steps": ck["sched"].get("total_steps")}) != self.plan:
             raise ModelError(f"checkpoint {self.checkpoint} was made with another --epochs, --batch-size, "
-                             "--schedule, --teacher or data (its plan differs): resume with the same "
-                             "command, or delete it")
+                             "--schedule, --teacher, --negative-weight or data (its plan differs): resume with "
+                             "the same command, or delete it")
         self.net.load_state_dict(ck["net"])
         if self.averaged is not None:
             self.averaged.load_state_dict(ck["averaged"])
@@ -289,11 +301,14 @@ class Trainer:
         return float(loss.detach()), logits.detach()
 
     def _loss(self, logits: torch.Tensor, x: torch.Tensor, y: torch.Tensor, face_w: torch.Tensor) -> torch.Tensor:
-        """Weighted cross-entropy on the labels, blended with the teacher's soft labels when distilling."""
+        """Weighted cross-entropy on the labels (plus the negative-or-not loss), blended with a teacher's."""
         w = (torch.ones(len(self.labels)) if self.weights is None else self.weights).to(x.device)
         per_face = F.cross_entropy(logits.float(), y, weight=w, label_smoothing=self.s.label_smoothing,
                                    reduction="none")
         hard = (per_face * face_w).sum() / (w[y] * face_w).sum()
+        if self.s.negative_weight:
+            group = (group_loss(logits, y, self.negative) * face_w).sum() / face_w.sum()
+            hard = hard + self.s.negative_weight * group
         if self.teacher is None:
             return hard
         soft = soft_loss(logits, self.teacher.logits(x), self.s.distill_temperature)

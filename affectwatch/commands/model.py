@@ -52,6 +52,9 @@ def _train_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                    help="with --teacher: the teacher's share of the loss, in (0, 1] (default 0.5)")
     p.add_argument("--distill-temperature", type=float, default=2.0,
                    help="with --teacher: the temperature both distributions are softened by (default 2)")
+    p.add_argument("--negative-weight", type=float, default=0.0,
+                   help="add this much of a second loss on the decision the alerts make, negative or not: the "
+                        "binary cross-entropy of the summed probability of the negative labels (default 0: off)")
     p.add_argument("--max-minutes", type=float, default=0.0, help="stop after this long (0: no limit)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(handler=train)
