@@ -35,4 +35,3 @@ class Teacher:
         with torch.no_grad():
             out: torch.Tensor = self.net(x)
         return out.float()
-

@@ -195,7 +195,8 @@ class Trainer:
     def _negative_group(self) -> torch.Tensor:
         """Which labels are negative, for --negative-weight (which then joins the plan a checkpoint must match)."""
         negative = torch.tensor([label in NEGATIVE_LABELS for label in self.labels])
-        if self.s.negative_weight < 0 or (self.s.negative_weight and negative.all() | ~negative.any()):
+        mixed = bool(negative.any()) and not bool(negative.all())
+        if self.s.negative_weight < 0 or (self.s.negative_weight and not mixed):
             raise ModelError("--negative-weight must be positive, and training must hold negative and other labels")
         if self.s.negative_weight:
             self.plan["negative_weight"] = self.s.negative_weight
