@@ -31,7 +31,6 @@ class Teacher:
         log.info("distilling from %s (%s)", path, meta.arch)
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
-        self.net.eval()
-        with torch.no_grad():
+        with torch.no_grad():  # load_model returned the network in eval mode, and nothing trains it
             out: torch.Tensor = self.net(x)
         return out.float()

@@ -308,12 +308,11 @@ class Trainer:
                                    reduction="none")
         hard = (per_face * face_w).sum() / (w[y] * face_w).sum()
         if self.s.negative_weight:
-            group = (group_loss(logits, y, self.negative) * face_w).sum() / face_w.sum()
-            hard = hard + self.s.negative_weight * group
+            hard = hard + self.s.negative_weight * _weighted_mean(group_loss(logits, y, self.negative), face_w)
         if self.teacher is None:
             return hard
         soft = soft_loss(logits, self.teacher.logits(x), self.s.distill_temperature)
-        return blend(hard, (soft * face_w).sum() / face_w.sum(), self.s.distill)
+        return blend(hard, _weighted_mean(soft, face_w), self.s.distill)
 
     def validate(self, net: nn.Module | None = None) -> tuple[float, float, torch.Tensor]:
         logits = evaluate_logits(self.kept if net is None else net, self.val.x, self.s.device)
@@ -392,6 +391,10 @@ class Trainer:
         log.info("best epoch %d: val acc %.4f; temperature %.3f, ECE %.4f -> %.4f", self.state.best_epoch,
                  acc, temperature, extra["ece_before"], extra["ece_after"])
         return meta
+
+
+def _weighted_mean(per_face: torch.Tensor, face_w: torch.Tensor) -> torch.Tensor:
+    return (per_face * face_w).sum() / face_w.sum()
 
 
 def _keep(faces: FaceSet, labels: set[str]) -> FaceSet:
