@@ -30,10 +30,10 @@ COMMAND_MODULES = (
 log = logging.getLogger("affectwatch")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(modules: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="affectwatch", description="Facial-expression monitoring for care homes.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in modules:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -52,8 +52,9 @@ def configure_logging(level: str) -> None:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, modules: Sequence[str] = COMMAND_MODULES) -> int:
+    """Run one command; modules limits the commands on offer (the model commands alone need only torch)."""
+    args = build_parser(modules).parse_args(argv)
     try:
         config = Config.from_env()
         configure_logging(config.log_level)

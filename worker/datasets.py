@@ -85,6 +85,24 @@ def load_faces(root: Path, size: int, crop: CropFn | None = None, progress: bool
     return FaceSet(stacked, labels, paths, no_face)
 
 
+def shrink_folder(src: Path, dst: Path, size: int) -> int:
+    """Write every image of src's class folders to dst as the size x size grey PNG that training reads from it.
+
+    Lossless: load_faces(dst, size) gives the very faces load_faces(src, size) gives, in a fraction of the bytes
+    (the aligned wild faces: 96 px colour crops, 51 MB, become 48 px grey ones). Returns the number written.
+    """
+    faces = load_faces(src, size)
+    names = [(label, path.stem) for label, path in zip(faces.labels, faces.paths, strict=True)]
+    if len(set(names)) < len(names):
+        raise LabelError(f"{src} holds two images of one name in one class folder; they would overwrite each other")
+    for image, (label, stem) in zip(faces.images, names, strict=True):
+        out = dst / label / (stem + ".png")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(out), image)
+    log.info("wrote %d faces of %s into %s at %d px", len(names), src, dst, size)
+    return len(names)
+
+
 def _progress(items: list[tuple[str, Path]], show: bool, desc: str) -> Iterable[tuple[str, Path]]:
     if not show:
         return items

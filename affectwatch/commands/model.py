@@ -1,9 +1,14 @@
-"""`affectwatch train`, `evaluate` and `combine` (torch is imported only when they run)."""
+"""`affectwatch train`, `evaluate` and `combine` (torch is imported only when they run).
+
+`python3 -m affectwatch.commands.model train ...` runs them where only the model's packages are installed
+(torch, torchvision, OpenCV, safetensors, matplotlib, tqdm): a lent GPU machine, say (scripts/device_train.sh).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from affectwatch.config import Config
@@ -119,3 +124,9 @@ def combine(args: argparse.Namespace, config: Config) -> int:
     print(json.dumps({"model": str(args.out), "arch": meta.arch, "temperature": meta.temperature,
                       "val_accuracy": meta.extra["val_accuracy"]}))
     return 0
+
+
+if __name__ == "__main__":
+    from affectwatch.cli import main
+
+    sys.exit(main(modules=("affectwatch.commands.model",)))
