@@ -25,6 +25,7 @@ from worker.losses import blend, group_loss, soft_loss
 from worker.models.modelfile import ModelMeta, save_model
 from worker.models.nets import DEFAULT_INPUT_SIZE, TRAINABLE, build, single_network
 from worker.preprocess import fer_template
+from worker.widen import widen, widens
 
 log = logging.getLogger(__name__)
 
@@ -225,8 +226,11 @@ class Trainer:
         state = single_network(load_file(str(path)) if path.suffix == ".safetensors"
                                else torch.load(path, weights_only=True), str(path))
         own = self.net.state_dict()
+        if widens(state, own):
+            state = widen(state, own, self.s.seed)
+            log.info("widened the network of %s to %s's width, computing what it computed", path, self.s.arch)
         fitting = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
-        if not fitting:
+        if not any(v.dim() > 1 for v in fitting.values()):  # normalisation and biases alone teach nothing
             raise ModelError(f"no weights in {path} fit architecture {self.s.arch}")
         self.net.load_state_dict(fitting, strict=False)
         if "normalise.mean" in fitting:  # the network normalises as the weights it starts from were trained to
