@@ -98,7 +98,8 @@ def shrink_folder(src: Path, dst: Path, size: int) -> int:
     for image, (label, stem) in zip(faces.images, names, strict=True):
         out = dst / label / (stem + ".png")
         out.parent.mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(str(out), image)
+        if not cv2.imwrite(str(out), image):
+            raise OSError(f"could not write {out}")
     log.info("wrote %d faces of %s into %s at %d px", len(names), src, dst, size)
     return len(names)
 
