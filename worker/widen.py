@@ -28,11 +28,17 @@ def _mapping(old: int, new: int, g: torch.Generator) -> torch.Tensor:
     return torch.cat([torch.arange(old), torch.randint(0, old, (new - old,), generator=g)])
 
 
+def _shared_inputs(w: torch.Tensor, in_map: torch.Tensor) -> torch.Tensor:
+    """A layer's weights reading the widened channels: each copy gets its old channel's weight over its copies."""
+    copies = torch.bincount(in_map).to(w.dtype)[in_map]
+    return w[:, in_map] / copies.view(1, -1, *[1] * (w.dim() - 2))
+
+
 def _wider_conv(w: torch.Tensor, out_map: torch.Tensor, in_map: torch.Tensor | None, noise: float,
                 g: torch.Generator) -> torch.Tensor:
     copies = (torch.arange(len(out_map)) >= w.shape[0]).view(-1, 1, 1, 1)
     if in_map is not None:
-        w = w[:, in_map] / torch.bincount(in_map).to(w.dtype)[in_map].view(1, -1, 1, 1)
+        w = _shared_inputs(w, in_map)
     w = w[out_map]
     return w + copies * torch.randn(w.shape, generator=g) * w.std() * noise
 
@@ -57,5 +63,5 @@ def widen(old: dict[str, torch.Tensor], target: dict[str, torch.Tensor], seed: i
         out.update({f"{bn}.{p}": old[f"{bn}.{p}"][out_map] for p in BN_PARTS})
         in_map = out_map
     assert in_map is not None
-    out[HEAD] = old[HEAD][:, in_map] / torch.bincount(in_map).to(old[HEAD].dtype)[in_map].view(1, -1)
+    out[HEAD] = _shared_inputs(old[HEAD], in_map)
     return {k: v.contiguous() for k, v in out.items()}
