@@ -92,6 +92,14 @@ def redis_conn(config: Config) -> Iterator[redis.Redis]:
 
 
 @pytest.fixture(scope="session")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny face set, train/ and val/ class folders (tests/faceset.py): for training and evaluation tests."""
+    from tests import faceset
+
+    return faceset.write_dataset(tmp_path_factory.mktemp("faces"))
+
+
+@pytest.fixture(scope="session")
 def astronaut() -> np.ndarray:
     """A real colour photograph of a smiling face (scikit-image ships it), RGB uint8 512x512."""
     from skimage import data

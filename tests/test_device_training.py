@@ -16,17 +16,11 @@ import numpy as np
 import pytest
 
 from affectwatch.exceptions import LabelError
-from tests import faceset
 from worker.datasets import load_faces, shrink_folder
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
 SERVICE_PACKAGES = ("psycopg", "psycopg_pool", "redis", "rq", "flask", "werkzeug", "facenet_pytorch")
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return faceset.write_dataset(tmp_path_factory.mktemp("faces"))
 
 
 def test_shrink_folder_keeps_the_very_faces_training_reads(data: Path, tmp_path: Path) -> None:

@@ -33,11 +33,6 @@ def one_thread() -> None:
     torch.set_num_threads(1)
 
 
-@pytest.fixture(scope="module")
-def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return faceset.write_dataset(tmp_path_factory.mktemp("faces"))
-
-
 def train_args(data: Path, out: Path, epochs: int) -> list[str]:
     return ["train", "--data", str(data), "--out", str(out), "--epochs", str(epochs), "--batch-size", "8",
             "--threads", "1", "--no-progress", "--seed", "3"]

@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from affectwatch.exceptions import ModelError
-from tests import faceset
 from worker.models.modelfile import load_model
 from worker.models.nets import build
 from worker.training import Trainer, TrainSettings
@@ -48,11 +47,6 @@ def test_only_a_wider_facenet_of_the_same_depth_is_widened() -> None:
     assert not widens(narrow, trained_like("facenet48-fc", 2).state_dict())
     with pytest.raises(ModelError, match="cannot widen"):
         widen(wide, narrow)
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return faceset.write_dataset(tmp_path_factory.mktemp("faces"))
 
 
 @pytest.fixture(scope="module")
