@@ -91,6 +91,10 @@ def test_decode_and_detection_scale(astronaut: Image) -> None:
     assert small.shape == (256, 256, 3) and scale == 0.5
     with pytest.raises(FrameError):
         decode_jpeg(b"not an image")
+    tall_bmp = b"BM" + bytes(12) + (40).to_bytes(4, "little") + (1).to_bytes(4, "little") + (1 << 24).to_bytes(
+        4, "little") + (1).to_bytes(2, "little") + (24).to_bytes(2, "little") + bytes(24)  # found by the fuzzer
+    with pytest.raises(FrameError, match="not a decodable image"):
+        decode_jpeg(tall_bmp)
     with pytest.raises(FrameError):
         face_input(np.zeros((0, 0), np.uint8), 48)
 

@@ -30,7 +30,10 @@ def decode_jpeg(data: bytes) -> Image:
     if not data:
         raise FrameError("empty frame: no bytes")
     buf = np.frombuffer(data, dtype=np.uint8)
-    bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    try:
+        bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    except cv2.error as exc:  # OpenCV refuses some headers (a side over its limit) by raising, not returning None
+        raise FrameError(f"frame of {len(data)} bytes is not a decodable image: {exc}") from exc
     if bgr is None or bgr.size == 0:
         raise FrameError(f"frame of {len(data)} bytes is not a decodable image")
     return np.ascontiguousarray(bgr[:, :, ::-1])
