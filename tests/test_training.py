@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 
 from affectwatch import cli
+from affectwatch.exceptions import ModelError
 from tests import faceset
 from worker.datasets import read_rgb
 from worker.facecrop import largest_face_crop
@@ -22,7 +23,7 @@ from worker.models.classifier import ExpressionClassifier
 from worker.models.modelfile import load_model, read_meta, save_model
 from worker.models.nets import Ensemble
 from worker.preprocess import FER_TEMPLATE, Framing
-from worker.training import Trainer, TrainSettings
+from worker.training import Trainer, TrainSettings, autocast_bf16
 
 pytestmark = pytest.mark.slow
 LABELS = ["happy", "neutral", "sad"]
@@ -412,3 +413,35 @@ def test_negative_weight_adds_the_negative_or_not_loss(data: Path, tmp_path: Pat
     assert float(both._loss(logits, x, y, w)) == pytest.approx(float(labels_only._loss(logits, x, y, w) + extra))
     assert cli.main([*train_args(data, tmp_path / "m.safetensors", 1), "--negative-weight", "-1"]) == 2
     assert "--negative-weight must be positive" in capsys.readouterr().err
+
+
+def conv_dtypes_of_one_epoch(trainer: Trainer) -> set[torch.dtype]:
+    seen: set[torch.dtype] = set()
+    first_conv = next(m for m in trainer.net.modules() if isinstance(m, torch.nn.Conv2d))
+    hook = first_conv.register_forward_hook(lambda _m, _i, out: seen.add(out.dtype))
+    try:
+        trainer.train_epoch()
+    finally:
+        hook.remove()
+    return seen
+
+
+def test_bf16_precision_runs_the_training_convolutions_in_bfloat16_on_the_cpu(data: Path, tmp_path: Path) -> None:
+    settings = TrainSettings(data=data, out=tmp_path / "b.safetensors", batch_size=8, progress=False)
+    assert conv_dtypes_of_one_epoch(Trainer(replace(settings, precision="bf16"))) == {torch.bfloat16}
+    assert conv_dtypes_of_one_epoch(Trainer(settings)) == {torch.float32}  # auto: fp32 on the CPU
+
+
+def test_train_with_bf16_precision_saves_an_fp32_model_that_serves(data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "b.safetensors"
+    assert cli.main([*train_args(data, out, 1), "--precision", "bf16"]) == 0
+    assert {t.dtype for t in load_file(str(out)).values()} <= {torch.float32, torch.int64}
+    assert read_meta(out).extra["settings"]["precision"] == "bf16"
+    assert ExpressionClassifier(out).predict([faceset.crops()["astronaut"]])[0].label in LABELS
+
+
+def test_autocast_follows_the_precision_and_refuses_an_unknown_one() -> None:
+    assert [autocast_bf16(p, "cpu") for p in ("auto", "fp32", "bf16")] == [False, False, True]
+    assert [autocast_bf16(p, "cuda:0") for p in ("auto", "fp32", "bf16")] == [True, False, True]
+    with pytest.raises(ModelError, match="unknown precision 'fp16'"):
+        autocast_bf16("fp16", "cpu")

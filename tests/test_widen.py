@@ -29,8 +29,10 @@ def trained_like(arch: str, seed: int) -> torch.nn.Module:
     return net.eval()
 
 
-def test_widening_keeps_what_the_network_computes() -> None:
-    narrow, wide = trained_like("facenet48", 0), trained_like("facenet48-wide", 1)
+@pytest.mark.parametrize(("small", "large"), [("facenet48", "facenet48-wide"), ("facenet48", "facenet48-xl"),
+                                              ("facenet48-wide", "facenet48-xl")])
+def test_widening_keeps_what_the_network_computes(small: str, large: str) -> None:
+    narrow, wide = trained_like(small, 0), trained_like(large, 1)
     assert widens(narrow.state_dict(), wide.state_dict())
     wide.load_state_dict(widen(narrow.state_dict(), wide.state_dict(), noise=0.0))
     x = torch.rand(16, 1, 48, 48)

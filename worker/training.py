@@ -57,10 +57,20 @@ class TrainSettings:
     distill: float = 0.5
     distill_temperature: float = 2.0
     negative_weight: float = 0.0
+    precision: str = "auto"
     progress: bool = True
 
 
 SCHEDULES = ("onecycle", "swa")
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def autocast_bf16(precision: str, device: str) -> bool:
+    """Whether training steps run under bfloat16 autocast: auto means on CUDA only (the CPU's speed-up needs
+    AMX or AVX-512 BF16, which `bench/training.py` measures; elsewhere bf16 on the CPU is slower)."""
+    if precision not in PRECISIONS:
+        raise ModelError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+    return precision == "bf16" or (precision == "auto" and device.startswith("cuda"))
 
 
 @dataclass
@@ -180,9 +190,10 @@ class Trainer:
                              else torch.ones(len(self.train.y)))
         self.gen = torch.Generator().manual_seed(s.seed)
         self.state = State()
+        self.bf16 = autocast_bf16(s.precision, s.device)
         self.scaler = torch.amp.GradScaler("cuda", enabled=s.device.startswith("cuda"))
-        log.info("training %s on %d faces (%s), validating on %d", s.arch, len(self.train.y),
-                 dict(Counter(self.train_set.labels)), len(self.val.y))
+        log.info("training %s on %d faces (%s), validating on %d, %s", s.arch, len(self.train.y),
+                 dict(Counter(self.train_set.labels)), len(self.val.y), "bf16 autocast" if self.bf16 else "fp32")
 
     def _teacher(self) -> Teacher | None:
         """The model distilled from, if any; its name and weight join the plan a checkpoint must match."""
@@ -294,9 +305,8 @@ class Trainer:
         return total / seen, right / seen
 
     def _step(self, x: torch.Tensor, y: torch.Tensor, face_w: torch.Tensor) -> tuple[float, torch.Tensor]:
-        cuda = self.s.device.startswith("cuda")
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
-            logits = self.net(x)
+        with torch.autocast(torch.device(self.s.device).type, dtype=torch.bfloat16, enabled=self.bf16):
+            logits = self.net(x).float()
             loss = self._loss(logits, x, y, face_w)
         self.opt.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()  # type: ignore[no-untyped-call]

@@ -24,8 +24,9 @@ def _train_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p = sub.add_parser("train", help="train an expression model on folders of class folders")
     p.add_argument("--data", type=Path, required=True, help="folder with train/ and val/ class folders")
     p.add_argument("--out", type=Path, required=True, help="output weights, NAME.safetensors")
-    p.add_argument("--arch", choices=["facenet48", "facenet48-wide", "facenet48-fc", "resnet18"], default="facenet48",
-                   help="facenet48 (default), facenet48-wide, facenet48-fc or resnet18")
+    p.add_argument("--arch", choices=["facenet48", "facenet48-wide", "facenet48-xl", "facenet48-fc", "resnet18"],
+                   default="facenet48", help="facenet48 (default; width 24), facenet48-wide (32), facenet48-xl "
+                   "(48), facenet48-fc or resnet18")
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (the constant one with --schedule swa)")
@@ -60,6 +61,9 @@ def _train_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--negative-weight", type=float, default=0.0,
                    help="add this much of a second loss on the decision the alerts make, negative or not: the "
                         "binary cross-entropy of the summed probability of the negative labels (default 0: off)")
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
+                   help="auto (default): bf16 autocast on CUDA, fp32 on the CPU; bf16 on a CPU with AMX or "
+                        "AVX-512 BF16 trains about twice as fast (bench/training.py measures it)")
     p.add_argument("--max-minutes", type=float, default=0.0, help="stop after this long (0: no limit)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(handler=train)

@@ -127,11 +127,13 @@ def single_network(state: dict[str, torch.Tensor], source: str) -> dict[str, tor
 ARCHITECTURES: dict[str, Callable[[int, float, float], nn.Module]] = {
     "facenet48": lambda n, m, s: FaceNet(n, m, s, width=24),
     "facenet48-wide": lambda n, m, s: FaceNet(n, m, s, width=32),
+    "facenet48-xl": lambda n, m, s: FaceNet(n, m, s, width=48),
     "facenet48-fc": lambda n, m, s: FaceNetFC(n, m, s, width=24),
     "resnet18": GreyResNet18,
 }
 
-DEFAULT_INPUT_SIZE: dict[str, int] = {"facenet48": 48, "facenet48-wide": 48, "facenet48-fc": 48, "resnet18": 64}
+DEFAULT_INPUT_SIZE: dict[str, int] = {"facenet48": 48, "facenet48-wide": 48, "facenet48-xl": 48, "facenet48-fc": 48,
+                                      "resnet18": 64}
 TRAINABLE = tuple(ARCHITECTURES)
 MIRRORED = "mirror:"
 ALIASES = {"facenet48x2": "mirror:facenet48,facenet48"}  # session 3's name for two facenet48 joined
