@@ -445,3 +445,14 @@ def test_autocast_follows_the_precision_and_refuses_an_unknown_one() -> None:
     assert [autocast_bf16(p, "cuda:0") for p in ("auto", "fp32", "bf16")] == [True, False, True]
     with pytest.raises(ModelError, match="unknown precision 'fp16'"):
         autocast_bf16("fp16", "cpu")
+
+
+def test_keep_last_saves_the_last_epochs_weights_whatever_validation_says(data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "last.safetensors"
+    assert cli.main([*train_args(data, out, 3), "--keep", "last", "--lr", "0.05"]) == 0
+    meta, last = read_meta(out), torch.load(out.with_suffix(".ckpt"), weights_only=True)["net"]
+    assert meta.extra["kept_epoch"] == meta.extra["epochs_run"] == 3
+    saved = load_file(str(out))
+    assert all(torch.equal(saved[k], v) for k, v in last.items())
+    with pytest.raises(ModelError, match="unknown --keep 'first'"):
+        Trainer(TrainSettings(data=data, out=out, keep="first"))

@@ -58,6 +58,7 @@ class TrainSettings:
     distill_temperature: float = 2.0
     negative_weight: float = 0.0
     precision: str = "auto"
+    keep: str = "best"
     progress: bool = True
 
 
@@ -162,6 +163,8 @@ class Trainer:
         self.size = s.input_size or DEFAULT_INPUT_SIZE.get(s.arch, 48)
         if s.augment not in PRESETS:
             raise ModelError(f"unknown augmentation {s.augment!r}; choose one of {', '.join(PRESETS)}")
+        if s.keep not in ("best", "last"):
+            raise ModelError(f"unknown --keep {s.keep!r}; choose best or last")
         if s.schedule not in SCHEDULES:
             raise ModelError(f"unknown schedule {s.schedule!r}; choose one of {', '.join(SCHEDULES)}")
         self.train_set, self.val_set, sources = load_data(s, self.size)
@@ -363,6 +366,7 @@ class Trainer:
                  st.epoch, train_loss, train_acc, val_loss, val_acc, time.monotonic() - t0)
         if val_acc > st.best_acc:
             st.best_acc, st.best_epoch = val_acc, st.epoch
+        if st.best_epoch == st.epoch or self.s.keep == "last":
             save_model(self.kept, self._meta(1.0, {}), self.s.out)
         self.save_checkpoint()
         charts.training_curves(st.history, self.s.out.with_name(self.s.out.stem + "-curves.png"))
@@ -382,8 +386,13 @@ class Trainer:
         return ModelMeta(name=self.s.out.stem, arch=self.s.arch, labels=self.labels, input_size=self.size,
                          mean=self.mean, std=self.std, temperature=temperature, template=template, extra=extra)
 
+    @property
+    def kept_epoch(self) -> int:
+        """The epoch whose weights are saved: the best-validating one, or with --keep last the last one run."""
+        return self.state.epoch if self.s.keep == "last" else self.state.best_epoch
+
     def finish(self) -> ModelMeta:
-        """Reload the best epoch, fit a temperature on validation, and write the final metadata."""
+        """Reload the kept epoch, fit a temperature on validation, and write the final metadata."""
         from worker.models.modelfile import load_model
 
         self.net, _ = load_model(self.s.out, self.s.device)
@@ -394,6 +403,7 @@ class Trainer:
         extra = {
             "val_accuracy": acc,
             "best_epoch": self.state.best_epoch,
+            "kept_epoch": self.kept_epoch,
             "epochs_run": self.state.epoch,
             "ece_before": metrics.ece(probs_raw, self.val.y.tolist()),
             "ece_after": metrics.ece(probs_cal, self.val.y.tolist()),
@@ -402,7 +412,7 @@ class Trainer:
         }
         meta = self._meta(temperature, extra)
         save_model(self.net, meta, self.s.out)
-        log.info("best epoch %d: val acc %.4f; temperature %.3f, ECE %.4f -> %.4f", self.state.best_epoch,
+        log.info("kept epoch %d: val acc %.4f; temperature %.3f, ECE %.4f -> %.4f", self.kept_epoch,
                  acc, temperature, extra["ece_before"], extra["ece_after"])
         return meta
 

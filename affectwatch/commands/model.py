@@ -64,6 +64,9 @@ def _train_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
                    help="auto (default): bf16 autocast on CUDA, fp32 on the CPU; bf16 on a CPU with AMX or "
                         "AVX-512 BF16 trains about twice as fast (bench/training.py measures it)")
+    p.add_argument("--keep", choices=["best", "last"], default="best",
+                   help="the weights saved: the best-validating epoch's (default), or the last epoch's (the end "
+                        "of the one-cycle schedule, not a peak of validation's noise picked mid-cycle)")
     p.add_argument("--max-minutes", type=float, default=0.0, help="stop after this long (0: no limit)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(handler=train)
