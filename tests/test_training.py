@@ -456,3 +456,14 @@ def test_keep_last_saves_the_last_epochs_weights_whatever_validation_says(data: 
     assert all(torch.equal(saved[k], v) for k, v in last.items())
     with pytest.raises(ModelError, match="unknown --keep 'first'"):
         Trainer(TrainSettings(data=data, out=out, keep="first"))
+
+
+def test_init_from_a_model_trained_with_the_same_seed_warns_that_the_draws_repeat(
+        trained: Path, data: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    settings = TrainSettings(data=data, out=tmp_path / "next.safetensors", batch_size=8, init=trained, seed=3,
+                             progress=False)  # `trained` was trained with --seed 3
+    Trainer(settings)
+    assert "trained with --seed 3: this run replays its shuffling" in caplog.text
+    caplog.clear()
+    Trainer(replace(settings, seed=4))
+    assert "replays" not in caplog.text

@@ -22,7 +22,7 @@ from worker.augment import PRESETS, augment
 from worker.datasets import FaceSet, load_faces
 from worker.distillation import Teacher
 from worker.losses import blend, group_loss, soft_loss
-from worker.models.modelfile import ModelMeta, save_model
+from worker.models.modelfile import ModelMeta, meta_path, read_meta, save_model
 from worker.models.nets import DEFAULT_INPUT_SIZE, TRAINABLE, build, single_network
 from worker.preprocess import fer_template
 from worker.widen import widen, widens
@@ -250,6 +250,9 @@ class Trainer:
         if "normalise.mean" in fitting:  # the network normalises as the weights it starts from were trained to
             self.mean, self.std = float(fitting["normalise.mean"]), float(fitting["normalise.std"])
         log.info("initialised %d of %d tensors from %s", len(fitting), len(own), path)
+        if _trained_with_seed(path) == str(self.s.seed):
+            log.warning("%s was trained with --seed %d: this run replays its shuffling and augmentation draws; "
+                        "pass another --seed for fresh ones", path, self.s.seed)
 
     def save_checkpoint(self) -> None:
         torch.save(
@@ -415,6 +418,15 @@ class Trainer:
         log.info("kept epoch %d: val acc %.4f; temperature %.3f, ECE %.4f -> %.4f", self.kept_epoch,
                  acc, temperature, extra["ece_before"], extra["ece_after"])
         return meta
+
+
+def _trained_with_seed(path: Path) -> str | None:
+    """The --seed the model at path was trained with (its first member's, for a joined model), if recorded."""
+    if not meta_path(path).exists():
+        return None
+    extra = read_meta(path).extra
+    seed = (extra.get("members") or [extra])[0].get("settings", {}).get("seed")
+    return None if seed is None else str(seed)
 
 
 def _weighted_mean(per_face: torch.Tensor, face_w: torch.Tensor) -> torch.Tensor:
