@@ -14,9 +14,9 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from worker.datasets import load_faces
+from worker.evaluation import predict_logits
 from worker.models.classifier import ExpressionClassifier
 
 
@@ -24,8 +24,7 @@ def correct(model: Path, data: Path) -> np.ndarray:
     """Whether the model's most likely label is each face's label, in the folder's file order."""
     clf = ExpressionClassifier(model)
     faces = load_faces(data, clf.meta.input_size)
-    x = torch.from_numpy(faces.images).unsqueeze(1).float() / 255.0
-    predicted = [clf.meta.labels[i] for i in clf.logits(x).argmax(1).tolist()]
+    predicted = [clf.meta.labels[i] for i in predict_logits(clf, faces).argmax(1).tolist()]
     return np.array([p == t for p, t in zip(predicted, faces.labels, strict=True)])
 
 

@@ -68,7 +68,7 @@ PRECISIONS = ("auto", "fp32", "bf16")
 
 def autocast_bf16(precision: str, device: str) -> bool:
     """Whether training steps run under bfloat16 autocast: auto means on CUDA only (the CPU's speed-up needs
-    AMX or AVX-512 BF16, which `bench/training.py` measures; elsewhere bf16 on the CPU is slower)."""
+    AMX or AVX-512 BF16, which `bench/training.py` measures; without them bf16 on the CPU may be slower)."""
     if precision not in PRECISIONS:
         raise ModelError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
     return precision == "bf16" or (precision == "auto" and device.startswith("cuda"))
