@@ -278,8 +278,26 @@ def test_one_model_combined_reads_each_face_and_its_mirror(trained: Path, data: 
     x = torch.rand(3, 1, 48, 48)
     with torch.inference_mode():
         assert torch.allclose(mirrored(x), (alone(x) + alone(torch.flip(x, [3]))) / 2, atol=1e-5)
-    assert cli.main(["combine", str(out), "--val", str(data / "val"), "--out", str(tmp_path / "x.safetensors")]) == 2
-    assert "single networks" in capsys.readouterr().err  # an ensemble is not a member
+
+
+def test_combine_takes_the_networks_of_a_joined_model_as_members(trained: Path, data: Path, tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    fc = tmp_path / "fc.safetensors"
+    assert cli.main([*train_args(data, fc, 1), "--arch", "facenet48-fc"]) == 0
+    mirrored, out = tmp_path / "mirrored.safetensors", tmp_path / "pair.safetensors"
+    assert cli.main(["combine", str(trained), "--val", str(data / "val"), "--out", str(mirrored)]) == 0
+    capsys.readouterr()
+    assert cli.main(["combine", str(mirrored), str(fc), "--val", str(data / "val"), "--out", str(out)]) == 0
+    assert json.loads(capsys.readouterr().out)["arch"] == "mirror:facenet48,facenet48-fc"
+    (pair, meta), (a, _), (b, _) = load_model(out), load_model(trained), load_model(fc)
+    x = torch.rand(3, 1, 48, 48)
+    with torch.inference_mode():
+        mirror = torch.flip(x, [3])
+        assert torch.allclose(pair(x), (a(x) + a(mirror) + b(x) + b(mirror)) / 4, atol=1e-5)
+    assert meta.extra["members"][0]["members"][0]["model"] == str(trained)
+    too_many = ["combine", str(out), str(out), str(mirrored), "--val", str(data / "val"), "--out", str(tmp_path / "x")]
+    assert cli.main(too_many) == 2
+    assert "1 to 4 single networks" in capsys.readouterr().err
 
 
 def test_a_model_joined_under_session_3s_name_still_loads(trained: Path, tmp_path: Path) -> None:

@@ -2,7 +2,8 @@
 
 Each member reads the face and its mirror image and the logits are averaged (worker.models.nets.Ensemble);
 the joined model gets its own temperature, fitted on validation as training fits one. One model alone is
-"combined" too: it then reads each face and its mirror image.
+"combined" too: it then reads each face and its mirror image. A model joined before may be named among
+the models: its networks join as members of their own, each with the same share of the mean as any other.
 """
 
 from __future__ import annotations
@@ -17,24 +18,34 @@ from affectwatch.exceptions import ModelError
 from worker import metrics
 from worker.datasets import load_faces
 from worker.models.modelfile import ModelMeta, load_model, save_model
-from worker.models.nets import MIRRORED, TRAINABLE, Ensemble
+from worker.models.nets import MIRRORED, TRAINABLE, Ensemble, members
 
 log = logging.getLogger(__name__)
 
 MAX_MEMBERS = 4
 
 
+def networks(arch: str) -> list[str]:
+    """The architectures of the single networks in a model: a joined model's members, or the model's own."""
+    return members(arch) or [arch]
+
+
 def joined_arch(metas: list[ModelMeta]) -> str:
-    """The ensemble architecture of these members, or a ModelError saying why they cannot be joined."""
-    first = metas[0]
-    if not 1 <= len(metas) <= MAX_MEMBERS or any(m.arch not in TRAINABLE for m in metas):
-        raise ModelError(f"1 to {MAX_MEMBERS} single networks ({', '.join(TRAINABLE)}) can be combined, "
-                         f"not {[m.arch for m in metas]}")
+    """The ensemble architecture of these models' networks, or a ModelError saying why they cannot be joined."""
+    first, archs = metas[0], [a for m in metas for a in networks(m.arch)]
+    if not 1 <= len(archs) <= MAX_MEMBERS or any(a not in TRAINABLE for a in archs):
+        raise ModelError(f"1 to {MAX_MEMBERS} single networks ({', '.join(TRAINABLE)}, or models joined from "
+                         f"them) can be combined, not {archs}")
     for i, m in enumerate(metas[1:], start=2):
         if (m.labels, m.input_size, m.template, m.margin) != (first.labels, first.input_size, first.template,
                                                               first.margin):
             raise ModelError(f"model {i} ({m.arch}) differs from model 1 ({first.arch}) in labels or framing")
-    return MIRRORED + ",".join(m.arch for m in metas)
+    return MIRRORED + ",".join(archs)
+
+
+def single_networks(net: torch.nn.Module) -> list[torch.nn.Module]:
+    """A loaded model's single networks: a joined model's members, or the model itself."""
+    return list(net.members) if isinstance(net, Ensemble) else [net]
 
 
 def val_logits(net: torch.nn.Module, val: Path, meta: ModelMeta) -> tuple[torch.Tensor, torch.Tensor]:
@@ -47,11 +58,19 @@ def val_logits(net: torch.nn.Module, val: Path, meta: ModelMeta) -> tuple[torch.
     return logits, torch.tensor([meta.labels.index(faces.labels[i]) for i in keep])
 
 
-def combine(members: list[Path], val: Path, out: Path) -> ModelMeta:
-    loaded = [load_model(path) for path in members]
+def member_record(path: Path, meta: ModelMeta) -> dict[str, Any]:
+    """What the joined model's metadata keeps of one model named to combine (a joined one keeps its members')."""
+    record = {"model": str(path), **{key: meta.extra.get(key) for key in ("val_accuracy", "settings")}}
+    if "members" in meta.extra:
+        record["members"] = meta.extra["members"]
+    return record
+
+
+def combine(paths: list[Path], val: Path, out: Path) -> ModelMeta:
+    loaded = [load_model(path) for path in paths]
     metas = [meta for _, meta in loaded]
     arch = joined_arch(metas)
-    net = Ensemble([member for member, _ in loaded]).eval()
+    net = Ensemble([single for member, _ in loaded for single in single_networks(member)]).eval()
     logits, true = val_logits(net, val, metas[0])
     temperature = metrics.fit_temperature(logits, true)
     extra: dict[str, Any] = {
@@ -59,13 +78,12 @@ def combine(members: list[Path], val: Path, out: Path) -> ModelMeta:
         "ece_before": metrics.ece(torch.softmax(logits, 1).numpy(), true.tolist()),
         "ece_after": metrics.ece(torch.softmax(logits / temperature, 1).numpy(), true.tolist()),
         "validated_on": str(val),
-        "members": [{"model": str(p), "val_accuracy": m.extra.get("val_accuracy"), "settings": m.extra.get("settings")}
-                    for p, m in zip(members, metas, strict=True)],
+        "members": [member_record(p, m) for p, m in zip(paths, metas, strict=True)],
     }
     first = metas[0]
     meta = ModelMeta(out.stem, arch, first.labels, first.input_size, first.colour, first.mean, first.std,
                      temperature, first.margin, first.template, extra)
     save_model(net, meta, out)
-    log.info("combined %d models into %s: val acc %.4f, temperature %.3f, ECE %.4f -> %.4f", len(members), out,
+    log.info("combined %d models into %s: val acc %.4f, temperature %.3f, ECE %.4f -> %.4f", len(paths), out,
              extra["val_accuracy"], temperature, extra["ece_before"], extra["ece_after"])
     return meta

@@ -114,7 +114,8 @@ def _combine_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p = sub.add_parser("combine", help="join trained models into one (mean of their logits, and of the mirror "
                                        "image's; one model alone reads each face and its mirror) and fit its "
                                        "temperature on a validation folder")
-    p.add_argument("models", type=Path, nargs="+", help="the members' weights files")
+    p.add_argument("models", type=Path, nargs="+", help="the members' weights files (a joined model's "
+                   "networks join one by one)")
     p.add_argument("--val", type=Path, required=True, help="folder of class folders to calibrate on")
     p.add_argument("--out", type=Path, required=True, help="output weights, NAME.safetensors")
     p.set_defaults(handler=combine)
