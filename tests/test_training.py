@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 from dataclasses import asdict, replace
@@ -16,14 +17,15 @@ from safetensors.torch import load_file
 from affectwatch import cli
 from affectwatch.exceptions import ModelError
 from tests import faceset
+from worker.augment import PRESETS
 from worker.datasets import read_rgb
 from worker.facecrop import largest_face_crop
 from worker.losses import group_log_odds, group_loss, soft_loss
 from worker.models.classifier import ExpressionClassifier
 from worker.models.modelfile import load_model, read_meta, save_model
-from worker.models.nets import Ensemble
+from worker.models.nets import TRAINABLE, Ensemble
 from worker.preprocess import FER_TEMPLATE, Framing
-from worker.training import Trainer, TrainSettings, autocast_bf16
+from worker.training import KEEPS, PRECISIONS, SCHEDULES, Trainer, TrainSettings, autocast_bf16
 
 pytestmark = pytest.mark.slow
 LABELS = ["happy", "neutral", "sad"]
@@ -485,3 +487,13 @@ def test_init_from_a_model_trained_with_the_same_seed_warns_that_the_draws_repea
     caplog.clear()
     Trainer(replace(settings, seed=4))
     assert "replays" not in caplog.text
+
+
+
+def test_the_train_commands_choices_are_the_ones_training_knows() -> None:
+    """The parser lists them itself (it does not import torch); they must not drift from the worker's names."""
+    sub = next(a for a in cli.build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    choices = {a.dest: set(a.choices) for a in sub.choices["train"]._actions if a.choices}
+    assert {k: choices[k] for k in ("arch", "augment", "schedule", "precision", "keep")} == {
+        "arch": set(TRAINABLE), "augment": set(PRESETS), "schedule": set(SCHEDULES), "precision": set(PRECISIONS),
+        "keep": set(KEEPS)}

@@ -64,6 +64,7 @@ class TrainSettings:
 
 SCHEDULES = ("onecycle", "swa")
 PRECISIONS = ("auto", "fp32", "bf16")
+KEEPS = ("best", "last")
 
 
 def autocast_bf16(precision: str, device: str) -> bool:
@@ -163,8 +164,8 @@ class Trainer:
         self.size = s.input_size or DEFAULT_INPUT_SIZE.get(s.arch, 48)
         if s.augment not in PRESETS:
             raise ModelError(f"unknown augmentation {s.augment!r}; choose one of {', '.join(PRESETS)}")
-        if s.keep not in ("best", "last"):
-            raise ModelError(f"unknown --keep {s.keep!r}; choose best or last")
+        if s.keep not in KEEPS:
+            raise ModelError(f"unknown --keep {s.keep!r}; choose one of {', '.join(KEEPS)}")
         if s.schedule not in SCHEDULES:
             raise ModelError(f"unknown schedule {s.schedule!r}; choose one of {', '.join(SCHEDULES)}")
         self.train_set, self.val_set, sources = load_data(s, self.size)
