@@ -489,7 +489,6 @@ def test_init_from_a_model_trained_with_the_same_seed_warns_that_the_draws_repea
     assert "replays" not in caplog.text
 
 
-
 def test_the_train_commands_choices_are_the_ones_training_knows() -> None:
     """The parser lists them itself (it does not import torch); they must not drift from the worker's names."""
     sub = next(a for a in cli.build_parser()._actions if isinstance(a, argparse._SubParsersAction))
