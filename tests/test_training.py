@@ -487,6 +487,12 @@ def test_init_from_a_model_trained_with_the_same_seed_warns_that_the_draws_repea
     caplog.clear()
     Trainer(replace(settings, seed=4))
     assert "replays" not in caplog.text
+    once, twice = tmp_path / "once.safetensors", tmp_path / "twice.safetensors"
+    assert cli.main(["combine", str(trained), "--val", str(data / "val"), "--out", str(once)]) == 0
+    assert cli.main(["combine", str(once), "--val", str(data / "val"), "--out", str(twice)]) == 0
+    caplog.clear()
+    Trainer(replace(settings, init=twice))  # its member records nest; the network's seed is two levels down
+    assert "trained with --seed 3" in caplog.text
 
 
 def test_the_train_commands_choices_are_the_ones_training_knows() -> None:

@@ -422,11 +422,13 @@ class Trainer:
 
 
 def _trained_with_seed(path: Path) -> str | None:
-    """The --seed the model at path was trained with (its first member's, for a joined model), if recorded."""
+    """The --seed the model at path was trained with (its first network's, for a joined model), if recorded."""
     if not meta_path(path).exists():
         return None
-    extra = read_meta(path).extra
-    seed = (extra.get("members") or [extra])[0].get("settings", {}).get("seed")
+    record = read_meta(path).extra
+    while record.get("members"):  # a model joined from joined models records its members' members
+        record = record["members"][0]
+    seed = (record.get("settings") or {}).get("seed")
     return None if seed is None else str(seed)
 
 
