@@ -22,7 +22,7 @@ from worker.datasets import read_rgb
 from worker.facecrop import largest_face_crop
 from worker.losses import group_log_odds, group_loss, soft_loss
 from worker.models.classifier import ExpressionClassifier
-from worker.models.modelfile import load_model, read_meta, save_model
+from worker.models.modelfile import STORAGE, load_model, read_meta, save_model
 from worker.models.nets import TRAINABLE, Ensemble
 from worker.preprocess import FER_TEMPLATE, Framing
 from worker.training import KEEPS, PRECISIONS, SCHEDULES, Trainer, TrainSettings, autocast_bf16
@@ -302,6 +302,25 @@ def test_combine_takes_the_networks_of_a_joined_model_as_members(trained: Path, 
     assert "1 to 4 single networks" in capsys.readouterr().err
 
 
+def test_combine_can_store_the_joined_weights_in_half_the_space(trained: Path, data: Path, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    full, half = tmp_path / "full.safetensors", tmp_path / "half.safetensors"
+    for out, storage in ((full, "float32"), (half, "float16")):
+        assert cli.main(["combine", str(trained), str(trained), "--val", str(data / "val"), "--out", str(out),
+                         "--storage", storage]) == 0
+    capsys.readouterr()
+    assert {t.dtype for t in load_file(str(half)).values() if t.is_floating_point()} == {torch.float16}
+    assert half.stat().st_size < 0.55 * full.stat().st_size
+    (a, full_meta), (b, half_meta) = load_model(full), load_model(half)
+    assert all(p.dtype == torch.float32 for p in b.parameters())
+    x = torch.rand(4, 1, 48, 48)
+    with torch.inference_mode():
+        assert not torch.equal(a(x), b(x)) and torch.allclose(a(x), b(x), atol=2e-2)
+    assert half_meta.extra["storage"] == "float16" and full_meta.extra["storage"] == "float32"
+    assert cli.main(["evaluate", "--data", str(data / "val"), "--model", str(half), "--json", "--no-progress"]) == 0
+    assert json.loads(capsys.readouterr().out)["accuracy"] == pytest.approx(half_meta.extra["val_accuracy"])
+
+
 def test_a_model_joined_under_session_3s_name_still_loads(trained: Path, tmp_path: Path) -> None:
     (a, meta), (b, _) = load_model(trained), load_model(trained)
     two = Ensemble([a, b])
@@ -502,3 +521,4 @@ def test_the_train_commands_choices_are_the_ones_training_knows() -> None:
     assert {k: choices[k] for k in ("arch", "augment", "schedule", "precision", "keep")} == {
         "arch": set(TRAINABLE), "augment": set(PRESETS), "schedule": set(SCHEDULES), "precision": set(PRECISIONS),
         "keep": set(KEEPS)}
+    assert {a.dest: set(a.choices) for a in sub.choices["combine"]._actions if a.choices} == {"storage": set(STORAGE)}

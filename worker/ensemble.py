@@ -17,7 +17,7 @@ import torch
 from affectwatch.exceptions import ModelError
 from worker import metrics
 from worker.datasets import load_faces
-from worker.models.modelfile import ModelMeta, load_model, save_model
+from worker.models.modelfile import ModelMeta, load_model, round_to_storage, save_model
 from worker.models.nets import MIRRORED, TRAINABLE, Ensemble, members
 
 log = logging.getLogger(__name__)
@@ -66,11 +66,14 @@ def member_record(path: Path, meta: ModelMeta) -> dict[str, Any]:
     return record
 
 
-def combine(paths: list[Path], val: Path, out: Path) -> ModelMeta:
+def combine(paths: list[Path], val: Path, out: Path, storage: str = "float32") -> ModelMeta:
+    """Join the models, fit the joined model's temperature on val and save it; float16 storage halves the file,
+    and the weights are rounded to it before anything is measured."""
     loaded = [load_model(path) for path in paths]
     metas = [meta for _, meta in loaded]
     arch = joined_arch(metas)
     net = Ensemble([single for member, _ in loaded for single in single_networks(member)]).eval()
+    round_to_storage(net, storage)
     logits, true = val_logits(net, val, metas[0])
     temperature = metrics.fit_temperature(logits, true)
     extra: dict[str, Any] = {
@@ -78,12 +81,13 @@ def combine(paths: list[Path], val: Path, out: Path) -> ModelMeta:
         "ece_before": metrics.ece(torch.softmax(logits, 1).numpy(), true.tolist()),
         "ece_after": metrics.ece(torch.softmax(logits / temperature, 1).numpy(), true.tolist()),
         "validated_on": str(val),
+        "storage": storage,
         "members": [member_record(p, m) for p, m in zip(paths, metas, strict=True)],
     }
     first = metas[0]
     meta = ModelMeta(out.stem, arch, first.labels, first.input_size, first.colour, first.mean, first.std,
                      temperature, first.margin, first.template, extra)
-    save_model(net, meta, out)
+    save_model(net, meta, out, storage)
     log.info("combined %d models into %s: val acc %.4f, temperature %.3f, ECE %.4f -> %.4f", len(paths), out,
              extra["val_accuracy"], temperature, extra["ece_before"], extra["ece_after"])
     return meta

@@ -118,6 +118,9 @@ def _combine_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    "networks join one by one)")
     p.add_argument("--val", type=Path, required=True, help="folder of class folders to calibrate on")
     p.add_argument("--out", type=Path, required=True, help="output weights, NAME.safetensors")
+    p.add_argument("--storage", choices=["float32", "float16"], default="float32",
+                   help="the saved weights' type: float16 halves the file (the weights are rounded to it before "
+                        "the temperature is fitted; they load as float32)")
     p.set_defaults(handler=combine)
 
 
@@ -128,7 +131,7 @@ def combine(args: argparse.Namespace, config: Config) -> int:
 
     if config.torch_threads:
         torch.set_num_threads(config.torch_threads)
-    meta = run(args.models, args.val, args.out)
+    meta = run(args.models, args.val, args.out, args.storage)
     print(json.dumps({"model": str(args.out), "arch": meta.arch, "temperature": meta.temperature,
                       "val_accuracy": meta.extra["val_accuracy"]}))
     return 0

@@ -21,6 +21,7 @@ from worker.models.nets import build
 from worker.preprocess import Framing
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "weights" / "affectwatch-fer.safetensors"
+STORAGE = {"float32": torch.float32, "float16": torch.float16}  # how a model's weights may be saved; they load as fp32
 
 
 @dataclass
@@ -75,9 +76,24 @@ def read_meta(weights: Path) -> ModelMeta:
         raise ModelError(f"model metadata {path} does not fit: {exc}") from exc
 
 
-def save_model(net: nn.Module, meta: ModelMeta, weights: Path) -> None:
+def stored(net: nn.Module, storage: str = "float32") -> dict[str, torch.Tensor]:
+    """The network's tensors as saving them in this storage writes them: floating ones rounded to its dtype."""
+    if storage not in STORAGE:
+        raise ModelError(f"weights can be stored as {', '.join(STORAGE)}, not {storage!r}")
+    dtype = STORAGE[storage]
+    state = net.state_dict().items()
+    return {k: (v.to(dtype) if v.is_floating_point() else v).detach().cpu().contiguous() for k, v in state}
+
+
+def round_to_storage(net: nn.Module, storage: str) -> None:
+    """Round the network's weights as saving them in this storage will, so that what is measured is what ships."""
+    net.load_state_dict(stored(net, storage))
+
+
+def save_model(net: nn.Module, meta: ModelMeta, weights: Path, storage: str = "float32") -> None:
+    """Write the weights (in float32, or float16 for half the size; they load as float32) and the metadata."""
+    state = stored(net, storage)
     weights.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
     save_file(state, str(weights))
     meta_path(weights).write_text(json.dumps(asdict(meta), indent=2) + "\n")
 
