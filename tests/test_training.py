@@ -321,6 +321,33 @@ def test_combine_can_store_the_joined_weights_in_half_the_space(trained: Path, d
     assert json.loads(capsys.readouterr().out)["accuracy"] == pytest.approx(half_meta.extra["val_accuracy"])
 
 
+def test_split_gives_back_each_network_of_a_joined_model_with_its_record(trained: Path, data: Path, tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    fc, mirrored, pair = (tmp_path / f"{name}.safetensors" for name in ("fc", "mirrored", "pair"))
+    assert cli.main([*train_args(data, fc, 1), "--arch", "facenet48-fc"]) == 0
+    assert cli.main(["combine", str(trained), "--val", str(data / "val"), "--out", str(mirrored)]) == 0
+    assert cli.main(["combine", str(mirrored), str(fc), "--val", str(data / "val"), "--out", str(pair),
+                     "--storage", "float16"]) == 0  # the first network's record nests two levels down
+    capsys.readouterr()
+    assert cli.main(["split", str(pair), "--out", str(tmp_path / "parts")]) == 0
+    parts = [Path(p) for p in json.loads(capsys.readouterr().out)]
+    assert [p.name for p in parts] == ["pair-1.safetensors", "pair-2.safetensors"]
+    joined, _ = load_model(pair)
+    x = torch.rand(3, 1, 48, 48)
+    for part, member, source in zip(parts, joined.members, (trained, fc), strict=True):
+        (net, meta), origin = load_model(part), read_meta(source)
+        assert (meta.arch, meta.temperature, meta.framing) == (origin.arch, 1.0, origin.framing)
+        assert {k: meta.extra[k] for k in ("val_accuracy", "settings", "trained_as", "split_from")} == {
+            "val_accuracy": origin.extra["val_accuracy"], "settings": origin.extra["settings"],
+            "trained_as": str(source), "split_from": str(pair)}
+        with torch.inference_mode():
+            assert torch.equal(net(x), member(x))
+    again = tmp_path / "again.safetensors"
+    assert cli.main(["combine", *map(str, parts), "--val", str(data / "val"), "--out", str(again)]) == 0
+    with torch.inference_mode():
+        assert torch.equal(load_model(again)[0](x), joined(x))
+
+
 def test_a_model_joined_under_session_3s_name_still_loads(trained: Path, tmp_path: Path) -> None:
     (a, meta), (b, _) = load_model(trained), load_model(trained)
     two = Ensemble([a, b])

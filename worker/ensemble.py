@@ -1,4 +1,5 @@
-"""`affectwatch combine`: trained models joined into one, calibrated together on a validation folder.
+"""`affectwatch combine`: trained models joined into one, calibrated together on a validation folder;
+`affectwatch split`: a joined model's networks taken apart again, each a model of its own.
 
 Each member reads the face and its mirror image and the logits are averaged (worker.models.nets.Ensemble);
 the joined model gets its own temperature, fitted on validation as training fits one. One model alone is
@@ -9,6 +10,7 @@ the models: its networks join as members of their own, each with the same share 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +68,14 @@ def member_record(path: Path, meta: ModelMeta) -> dict[str, Any]:
     return record
 
 
+def network_records(extra: dict[str, Any]) -> list[dict[str, Any]]:
+    """The records of a model's single networks, in the order of its weights: a joined model's members' records,
+    nested ones (a joined model joined again) flattened; the model's own for a single network."""
+    if not extra.get("members"):
+        return [extra]
+    return [record for member in extra["members"] for record in network_records(member)]
+
+
 def combine(paths: list[Path], val: Path, out: Path, storage: str = "float32") -> ModelMeta:
     """Join the models, fit the joined model's temperature on val and save it; float16 storage halves the file,
     and the weights are rounded to it before anything is measured."""
@@ -91,3 +101,26 @@ def combine(paths: list[Path], val: Path, out: Path, storage: str = "float32") -
     log.info("combined %d models into %s: val acc %.4f, temperature %.3f, ECE %.4f -> %.4f", len(paths), out,
              extra["val_accuracy"], temperature, extra["ece_before"], extra["ece_after"])
     return meta
+
+
+def split(path: Path, out: Path) -> list[Path]:
+    """Save each single network of the model at path as a model of its own in out (NAME-1, NAME-2, ...), with
+    the training record its metadata keeps for it; the weights load as they did in the joined model."""
+    net, meta = load_model(path)
+    singles, archs = single_networks(net), networks(meta.arch)
+    records = network_records(meta.extra)
+    if len(records) != len(singles):
+        log.warning("%s records %d networks but holds %d: the parts are saved without records", path,
+                    len(records), len(singles))
+        records = [{} for _ in singles]
+    return [_save_part(single, arch, record, meta, path, out / f"{path.stem}-{i}.safetensors")
+            for i, (single, arch, record) in enumerate(zip(singles, archs, records, strict=True), start=1)]
+
+
+def _save_part(net: torch.nn.Module, arch: str, record: dict[str, Any], joined: ModelMeta, joined_path: Path,
+               dest: Path) -> Path:
+    extra = {key: record.get(key) for key in ("val_accuracy", "settings")}
+    extra |= {"trained_as": record.get("model"), "split_from": str(joined_path)}
+    save_model(net, replace(joined, name=dest.stem, arch=arch, temperature=1.0, extra=extra), dest)
+    log.info("saved network %s (%s, val acc %s) as %s", record.get("model"), arch, extra["val_accuracy"], dest)
+    return dest

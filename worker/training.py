@@ -21,6 +21,7 @@ from worker import charts, metrics
 from worker.augment import PRESETS, augment
 from worker.datasets import FaceSet, load_faces
 from worker.distillation import Teacher
+from worker.ensemble import network_records
 from worker.losses import blend, group_loss, soft_loss
 from worker.models.modelfile import ModelMeta, meta_path, read_meta, save_model
 from worker.models.nets import DEFAULT_INPUT_SIZE, TRAINABLE, build, single_network
@@ -425,9 +426,7 @@ def _trained_with_seed(path: Path) -> str | None:
     """The --seed the model at path was trained with (its first network's, for a joined model), if recorded."""
     if not meta_path(path).exists():
         return None
-    record = read_meta(path).extra
-    while record.get("members"):  # a model joined from joined models records its members' members
-        record = record["members"][0]
+    record = network_records(read_meta(path).extra)[0]  # a joined model's members' records nest
     seed = (record.get("settings") or {}).get("seed")
     return None if seed is None else str(seed)
 

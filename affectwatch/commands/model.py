@@ -1,4 +1,4 @@
-"""`affectwatch train`, `evaluate` and `combine` (torch is imported only when they run).
+"""`affectwatch train`, `evaluate`, `combine` and `split` (torch is imported only when they run).
 
 `python3 -m affectwatch.commands.model train ...` runs them where only the model's packages are installed
 (torch, torchvision, OpenCV, safetensors, matplotlib, tqdm): a lent GPU machine, say (scripts/device_train.sh).
@@ -18,6 +18,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _train_parser(sub)
     _evaluate_parser(sub)
     _combine_parser(sub)
+    _split_parser(sub)
 
 
 def _train_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -134,6 +135,21 @@ def combine(args: argparse.Namespace, config: Config) -> int:
     meta = run(args.models, args.val, args.out, args.storage)
     print(json.dumps({"model": str(args.out), "arch": meta.arch, "temperature": meta.temperature,
                       "val_accuracy": meta.extra["val_accuracy"]}))
+    return 0
+
+
+def _split_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("split", help="save each network of a joined model as a model of its own (to train one on, "
+                                     "or to join them otherwise), with the record of its training")
+    p.add_argument("model", type=Path, help="a joined model's weights file, NAME.safetensors")
+    p.add_argument("--out", type=Path, required=True, help="folder for NAME-1.safetensors, NAME-2.safetensors, ...")
+    p.set_defaults(handler=split)
+
+
+def split(args: argparse.Namespace, config: Config) -> int:
+    from worker.ensemble import split as run
+
+    print(json.dumps([str(path) for path in run(args.model, args.out)]))
     return 0
 
 
