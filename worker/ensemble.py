@@ -25,6 +25,7 @@ from worker.models.nets import MIRRORED, TRAINABLE, Ensemble, members
 log = logging.getLogger(__name__)
 
 MAX_MEMBERS = 4
+RECORDED = ("val_accuracy", "settings")  # what a joined model keeps of each member's metadata
 
 
 def networks(arch: str) -> list[str]:
@@ -62,7 +63,7 @@ def val_logits(net: torch.nn.Module, val: Path, meta: ModelMeta) -> tuple[torch.
 
 def member_record(path: Path, meta: ModelMeta) -> dict[str, Any]:
     """What the joined model's metadata keeps of one model named to combine (a joined one keeps its members')."""
-    record = {"model": str(path), **{key: meta.extra.get(key) for key in ("val_accuracy", "settings")}}
+    record = {"model": str(path), **{key: meta.extra.get(key) for key in RECORDED}}
     if "members" in meta.extra:
         record["members"] = meta.extra["members"]
     return record
@@ -119,7 +120,7 @@ def split(path: Path, out: Path) -> list[Path]:
 
 def _save_part(net: torch.nn.Module, arch: str, record: dict[str, Any], joined: ModelMeta, joined_path: Path,
                dest: Path) -> Path:
-    extra = {key: record.get(key) for key in ("val_accuracy", "settings")}
+    extra = {key: record.get(key) for key in RECORDED}
     extra |= {"trained_as": record.get("model"), "split_from": str(joined_path)}
     save_model(net, replace(joined, name=dest.stem, arch=arch, temperature=1.0, extra=extra), dest)
     log.info("saved network %s (%s, val acc %s) as %s", record.get("model"), arch, extra["val_accuracy"], dest)
