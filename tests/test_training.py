@@ -432,6 +432,23 @@ def test_distillation_blends_the_teachers_soft_labels_into_the_loss(trained: Pat
     assert float(half) == pytest.approx(0.5 * float(labels_only), rel=1e-5) and float(labels_only) > 0
 
 
+def test_a_teacher_that_reads_once_reads_the_faces_as_they_are_and_its_logits_teach(trained: Path, data: Path,
+                                                                                   tmp_path: Path) -> None:
+    settings = TrainSettings(data=data, out=tmp_path / "o.safetensors", batch_size=8, init=trained, teacher=trained,
+                             distill=1.0, teacher_reads="original", progress=False)
+    trainer = Trainer(settings)
+    assert trainer.teacher is not None and trainer.taught is not None
+    assert trainer.taught.shape == (len(trainer.train.y), len(trainer.labels))
+    x, y, w = trainer.train.x[:8].float() / 255, trainer.train.y[:8], torch.rand(8) + 0.5
+    assert torch.allclose(trainer.taught[:8], trainer.teacher.logits(x), atol=1e-4)
+    sure = 10 * F.one_hot(y, len(trainer.labels)).float()
+    assert float(trainer._loss(sure, x, y, w, trainer.taught[:8])) > 1.0  # taught, not the labels, is the target
+    assert float(trainer._loss(sure, x, y, w, sure)) == pytest.approx(0.0, abs=1e-5)
+    assert Trainer(replace(settings, teacher_reads="augmented")).taught is None
+    with pytest.raises(ModelError, match="--teacher-reads"):
+        Trainer(replace(settings, teacher_reads="sometimes"))
+
+
 def test_train_distils_a_joined_model_and_resumes_only_with_the_same_teacher(
         trained: Path, data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     mirrored = tmp_path / "mirrored.safetensors"
@@ -444,6 +461,11 @@ def test_train_distils_a_joined_model_and_resumes_only_with_the_same_teacher(
     assert ExpressionClassifier(out).predict([faceset.crops()["astronaut"]])[0].label in LABELS
     assert cli.main([*train_args(data, out, 1), "--init", str(trained)]) == 2  # its checkpoint had a teacher
     assert "--teacher" in capsys.readouterr().err
+    once = tmp_path / "once.safetensors"
+    assert cli.main([*train_args(data, once, 1), "--init", str(trained), "--teacher", str(mirrored),
+                     "--teacher-reads", "original"]) == 0
+    assert read_meta(once).extra["settings"]["teacher_reads"] == "original"
+    assert cli.main([*train_args(data, once, 1), "--init", str(trained), "--teacher", str(mirrored)]) == 2
 
 
 def test_train_refuses_a_teacher_with_other_labels(trained: Path, data: Path, tmp_path: Path,

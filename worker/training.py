@@ -57,6 +57,7 @@ class TrainSettings:
     teacher: Path | None = None
     distill: float = 0.5
     distill_temperature: float = 2.0
+    teacher_reads: str = "augmented"
     negative_weight: float = 0.0
     precision: str = "auto"
     keep: str = "best"
@@ -66,6 +67,7 @@ class TrainSettings:
 SCHEDULES = ("onecycle", "swa")
 PRECISIONS = ("auto", "fp32", "bf16")
 KEEPS = ("best", "last")
+TEACHER_READS = ("augmented", "original")
 
 
 def autocast_bf16(precision: str, device: str) -> bool:
@@ -199,6 +201,7 @@ class Trainer:
         self.scaler = torch.amp.GradScaler("cuda", enabled=s.device.startswith("cuda"))
         log.info("training %s on %d faces (%s), validating on %d, %s", s.arch, len(self.train.y),
                  dict(Counter(self.train_set.labels)), len(self.val.y), "bf16 autocast" if self.bf16 else "fp32")
+        self.taught = self._read_once()
 
     def _teacher(self) -> Teacher | None:
         """The model distilled from, if any; its name and weight join the plan a checkpoint must match."""
@@ -206,8 +209,26 @@ class Trainer:
             return None
         if not 0.0 < self.s.distill <= 1.0 or self.s.distill_temperature <= 0:
             raise ModelError("--distill must be in (0, 1] and --distill-temperature positive")
+        if self.s.teacher_reads not in TEACHER_READS:
+            raise ModelError(f"unknown --teacher-reads {self.s.teacher_reads!r}; "
+                             f"choose one of {', '.join(TEACHER_READS)}")
         self.plan.update(teacher=str(self.s.teacher), distill=self.s.distill, distill_t=self.s.distill_temperature)
+        if self.s.teacher_reads != "augmented":
+            self.plan.update(teacher_reads=self.s.teacher_reads)
         return Teacher(self.s.teacher, self.labels, self.size, self.s.device)
+
+    def _read_once(self) -> torch.Tensor | None:
+        """With --teacher-reads original: the teacher's logits for every training face as it is, not augmented,
+        read once before training, so that its cost is paid once instead of at every step."""
+        if self.teacher is None or self.s.teacher_reads != "original":
+            return None
+        batch = 512
+        bar = _bar(range(0, len(self.train.y), batch), self.s.progress, "the teacher reads the training faces")
+        outs = []
+        with torch.autocast(torch.device(self.s.device).type, dtype=torch.bfloat16, enabled=self.bf16):
+            for i in bar:
+                outs.append(self.teacher.logits(self.train.x[i : i + batch].to(self.s.device).float() / 255.0))
+        return torch.cat(outs).cpu()
 
     def _negative_group(self) -> torch.Tensor:
         """Which labels are negative, for --negative-weight (which then joins the plan a checkpoint must match)."""
@@ -304,7 +325,8 @@ class Trainer:
             x = augment(self.train.x[idx].float() / 255.0, PRESETS[self.s.augment], self.gen)
             x = x.to(self.s.device).contiguous(memory_format=torch.channels_last)
             y = self.train.y[idx].to(self.s.device)
-            loss, logits = self._step(x, y, self.face_weights[idx].to(self.s.device))
+            taught = None if self.taught is None else self.taught[idx].to(self.s.device)
+            loss, logits = self._step(x, y, self.face_weights[idx].to(self.s.device), taught)
             total += loss * len(idx)
             right += int((logits.argmax(1) == y).sum())
             seen += len(idx)
@@ -312,10 +334,11 @@ class Trainer:
                 bar.set_postfix(loss=f"{total / seen:.3f}", acc=f"{right / seen:.3f}")
         return total / seen, right / seen
 
-    def _step(self, x: torch.Tensor, y: torch.Tensor, face_w: torch.Tensor) -> tuple[float, torch.Tensor]:
+    def _step(self, x: torch.Tensor, y: torch.Tensor, face_w: torch.Tensor,
+              taught: torch.Tensor | None = None) -> tuple[float, torch.Tensor]:
         with torch.autocast(torch.device(self.s.device).type, dtype=torch.bfloat16, enabled=self.bf16):
             logits = self.net(x).float()
-            loss = self._loss(logits, x, y, face_w)
+            loss = self._loss(logits, x, y, face_w, taught)
         self.opt.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()  # type: ignore[no-untyped-call]
         self.scaler.step(self.opt)
@@ -323,8 +346,10 @@ class Trainer:
         self.sched.step()
         return float(loss.detach()), logits.detach()
 
-    def _loss(self, logits: torch.Tensor, x: torch.Tensor, y: torch.Tensor, face_w: torch.Tensor) -> torch.Tensor:
-        """Weighted cross-entropy on the labels (plus the negative-or-not loss), blended with a teacher's."""
+    def _loss(self, logits: torch.Tensor, x: torch.Tensor, y: torch.Tensor, face_w: torch.Tensor,
+              taught: torch.Tensor | None = None) -> torch.Tensor:
+        """Weighted cross-entropy on the labels (plus the negative-or-not loss), blended with a teacher's
+        (its logits for x, or `taught`: what it read of these faces before augmentation)."""
         w = (torch.ones(len(self.labels)) if self.weights is None else self.weights).to(x.device)
         per_face = F.cross_entropy(logits.float(), y, weight=w, label_smoothing=self.s.label_smoothing,
                                    reduction="none")
@@ -333,7 +358,7 @@ class Trainer:
             hard = hard + self.s.negative_weight * _weighted_mean(group_loss(logits, y, self.negative), face_w)
         if self.teacher is None:
             return hard
-        soft = soft_loss(logits, self.teacher.logits(x), self.s.distill_temperature)
+        soft = soft_loss(logits, self.teacher.logits(x) if taught is None else taught, self.s.distill_temperature)
         return blend(hard, _weighted_mean(soft, face_w), self.s.distill)
 
     def validate(self, net: nn.Module | None = None) -> tuple[float, float, torch.Tensor]:

@@ -59,6 +59,10 @@ def _train_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                    help="with --teacher: the teacher's share of the loss, in (0, 1] (default 0.5)")
     p.add_argument("--distill-temperature", type=float, default=2.0,
                    help="with --teacher: the temperature both distributions are softened by (default 2)")
+    p.add_argument("--teacher-reads", choices=["augmented", "original"], default="augmented",
+                   help="with --teacher: what the teacher reads, each augmented face the network trains on "
+                        "(default), or each training face once, as it is, before training (its cost paid once, "
+                        "for a costly teacher such as a joined model)")
     p.add_argument("--negative-weight", type=float, default=0.0,
                    help="add this much of a second loss on the decision the alerts make, negative or not: the "
                         "binary cross-entropy of the summed probability of the negative labels (default 0: off)")
