@@ -19,6 +19,7 @@ from affectwatch.exceptions import ModelError
 from tests import faceset
 from worker.augment import PRESETS
 from worker.datasets import read_rgb
+from worker.distillation import error_weights
 from worker.facecrop import largest_face_crop
 from worker.losses import group_log_odds, group_loss, soft_loss
 from worker.models.classifier import ExpressionClassifier
@@ -449,6 +450,34 @@ def test_a_teacher_that_reads_once_reads_the_faces_as_they_are_and_its_logits_te
         Trainer(replace(settings, teacher_reads="sometimes"))
 
 
+def test_error_weights_grow_with_the_calibrated_chance_the_model_missed() -> None:
+    logits = torch.tensor([[4.0, 0.0], [0.0, 0.0], [0.0, 4.0]])
+    y = torch.tensor([0, 0, 0])
+    w = error_weights(logits, y, 1.0, 2.0)
+    assert float(w.mean()) == pytest.approx(1.0) and w[0] < w[1] < w[2]
+    p = torch.softmax(logits, 1)[:, 0]
+    assert torch.allclose(w / w[1], (1 + 2 * (1 - p)) / 2.0)
+    sharper = error_weights(logits, y, 0.5, 2.0)  # a lower temperature makes the model surer: right ones weigh less
+    assert sharper[0] < w[0] and sharper[2] > w[2]
+
+
+def test_boosting_weights_the_faces_the_model_gets_wrong(trained: Path, data: Path, tmp_path: Path) -> None:
+    settings = TrainSettings(data=data, out=tmp_path / "b.safetensors", batch_size=8, boost_from=trained,
+                             boost=3.0, progress=False)
+    plain = Trainer(replace(settings, boost_from=None))
+    boosted = Trainer(settings)
+    model, meta = load_model(trained)
+    with torch.inference_mode():
+        logits = model(boosted.train.x.float() / 255)
+    right = torch.softmax(logits / meta.temperature, 1).gather(1, boosted.train.y[:, None]).squeeze(1)
+    ratio = boosted.face_weights / plain.face_weights
+    assert float(ratio.std()) > 0
+    assert torch.argmax(ratio) == torch.argmin(right) and torch.argmin(ratio) == torch.argmax(right)
+    assert boosted.plan["boost_from"] == str(trained) and "boost_from" not in plain.plan
+    with pytest.raises(ModelError, match="--boost"):
+        Trainer(replace(settings, boost=0.0))
+
+
 def test_train_distils_a_joined_model_and_resumes_only_with_the_same_teacher(
         trained: Path, data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     mirrored = tmp_path / "mirrored.safetensors"
@@ -466,6 +495,11 @@ def test_train_distils_a_joined_model_and_resumes_only_with_the_same_teacher(
                      "--teacher-reads", "original"]) == 0
     assert read_meta(once).extra["settings"]["teacher_reads"] == "original"
     assert cli.main([*train_args(data, once, 1), "--init", str(trained), "--teacher", str(mirrored)]) == 2
+    boosted = tmp_path / "boosted.safetensors"
+    assert cli.main([*train_args(data, boosted, 1), "--init", str(trained), "--boost-from", str(mirrored),
+                     "--boost", "1.5"]) == 0
+    assert read_meta(boosted).extra["settings"]["boost"] == "1.5"
+    assert cli.main([*train_args(data, boosted, 1), "--init", str(trained)]) == 2  # its plan had the booster
 
 
 def test_train_refuses_a_teacher_with_other_labels(trained: Path, data: Path, tmp_path: Path,

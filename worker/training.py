@@ -20,7 +20,7 @@ from affectwatch.labels import LABELS, NEGATIVE_LABELS
 from worker import charts, metrics
 from worker.augment import PRESETS, augment
 from worker.datasets import FaceSet, load_faces
-from worker.distillation import Teacher
+from worker.distillation import Teacher, error_weights
 from worker.ensemble import network_records
 from worker.losses import blend, group_loss, soft_loss
 from worker.models.modelfile import ModelMeta, meta_path, read_meta, save_model
@@ -58,6 +58,8 @@ class TrainSettings:
     distill: float = 0.5
     distill_temperature: float = 2.0
     teacher_reads: str = "augmented"
+    boost_from: Path | None = None
+    boost: float = 2.0
     negative_weight: float = 0.0
     precision: str = "auto"
     keep: str = "best"
@@ -202,6 +204,7 @@ class Trainer:
         log.info("training %s on %d faces (%s), validating on %d, %s", s.arch, len(self.train.y),
                  dict(Counter(self.train_set.labels)), len(self.val.y), "bf16 autocast" if self.bf16 else "fp32")
         self.taught = self._read_once()
+        self.face_weights = self.face_weights * self._boosting()
 
     def _teacher(self) -> Teacher | None:
         """The model distilled from, if any; its name and weight join the plan a checkpoint must match."""
@@ -215,6 +218,7 @@ class Trainer:
         self.plan.update(teacher=str(self.s.teacher), distill=self.s.distill, distill_t=self.s.distill_temperature)
         if self.s.teacher_reads != "augmented":
             self.plan.update(teacher_reads=self.s.teacher_reads)
+        log.info("distilling from %s", self.s.teacher)
         return Teacher(self.s.teacher, self.labels, self.size, self.s.device)
 
     def _read_once(self) -> torch.Tensor | None:
@@ -222,13 +226,29 @@ class Trainer:
         read once before training, so that its cost is paid once instead of at every step."""
         if self.teacher is None or self.s.teacher_reads != "original":
             return None
-        batch = 512
-        bar = _bar(range(0, len(self.train.y), batch), self.s.progress, "the teacher reads the training faces")
+        return self._read_all(self.teacher, "the teacher reads the training faces")
+
+    def _read_all(self, model: Teacher, desc: str, batch: int = 512) -> torch.Tensor:
+        """A saved model's logits for every training face as it is, with a progress bar."""
         outs = []
         with torch.autocast(torch.device(self.s.device).type, dtype=torch.bfloat16, enabled=self.bf16):
-            for i in bar:
-                outs.append(self.teacher.logits(self.train.x[i : i + batch].to(self.s.device).float() / 255.0))
+            for i in _bar(range(0, len(self.train.y), batch), self.s.progress, desc):
+                outs.append(model.logits(self.train.x[i : i + batch].to(self.s.device).float() / 255.0))
         return torch.cat(outs).cpu()
+
+    def _boosting(self) -> torch.Tensor:
+        """With --boost-from: a weight per training face that grows with how wrong that model is on it
+        (worker.distillation.error_weights); the model and --boost join the plan a checkpoint must match."""
+        if self.s.boost_from is None:
+            return torch.ones(len(self.train.y))
+        if self.s.boost <= 0:
+            raise ModelError("--boost must be positive")
+        self.plan.update(boost_from=str(self.s.boost_from), boost=self.s.boost)
+        model = Teacher(self.s.boost_from, self.labels, self.size, self.s.device)
+        w = error_weights(self._read_all(model, "the boosted model reads the training faces"), self.train.y,
+                          model.temperature, self.s.boost)
+        log.info("boosting from %s: the faces weigh %.2f to %.2f", self.s.boost_from, float(w.min()), float(w.max()))
+        return w
 
     def _negative_group(self) -> torch.Tensor:
         """Which labels are negative, for --negative-weight (which then joins the plan a checkpoint must match)."""
@@ -301,8 +321,8 @@ class Trainer:
             raise ModelError(f"checkpoint {self.checkpoint} has labels {ck['labels']}, data has {self.labels}")
         if ck.get("plan", {"schedule": "onecycle", "total_steps": ck["sched"].get("total_steps")}) != self.plan:
             raise ModelError(f"checkpoint {self.checkpoint} was made with another --epochs, --batch-size, "
-                             "--schedule, --teacher, --negative-weight or data (its plan differs): resume with "
-                             "the same command, or delete it")
+                             "--schedule, --teacher, --boost-from, --negative-weight or data (its plan differs): "
+                             "resume with the same command, or delete it")
         self.net.load_state_dict(ck["net"])
         if self.averaged is not None:
             self.averaged.load_state_dict(ck["averaged"])

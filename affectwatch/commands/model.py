@@ -63,6 +63,12 @@ def _train_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                    help="with --teacher: what the teacher reads, each augmented face the network trains on "
                         "(default), or each training face once, as it is, before training (its cost paid once, "
                         "for a costly teacher such as a joined model)")
+    p.add_argument("--boost-from", type=Path,
+                   help="weight each training face by how wrong this trained model is on it (a joined model too), "
+                        "so that a network trained to join it learns most where it is weakest")
+    p.add_argument("--boost", type=float, default=2.0,
+                   help="with --boost-from: a face the model gives no chance to its true label weighs 1 + this "
+                        "times as much as one it is sure of (default 2); the weights are scaled to a mean of 1")
     p.add_argument("--negative-weight", type=float, default=0.0,
                    help="add this much of a second loss on the decision the alerts make, negative or not: the "
                         "binary cross-entropy of the summed probability of the negative labels (default 0: off)")
