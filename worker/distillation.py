@@ -24,11 +24,11 @@ log = logging.getLogger(__name__)
 class Teacher:
     """A saved model that scores the very faces the student trains on, without gradients."""
 
-    def __init__(self, path: Path, labels: list[str], input_size: int, device: str) -> None:
+    def __init__(self, path: Path, labels: list[str], input_size: int, device: str, role: str = "teacher") -> None:
         self.net, meta = load_model(path, device)
         self.temperature = meta.temperature
         if meta.labels != labels or meta.input_size != input_size:
-            raise ModelError(f"teacher {path} reads {meta.input_size} px faces as {meta.labels}; the student "
+            raise ModelError(f"{role} {path} reads {meta.input_size} px faces as {meta.labels}; the network "
                              f"trains on {input_size} px faces labelled {labels}: they must agree")
         for p in self.net.parameters():
             p.requires_grad_(False)

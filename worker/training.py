@@ -244,7 +244,7 @@ class Trainer:
         if self.s.boost <= 0:
             raise ModelError("--boost must be positive")
         self.plan.update(boost_from=str(self.s.boost_from), boost=self.s.boost)
-        model = Teacher(self.s.boost_from, self.labels, self.size, self.s.device)
+        model = Teacher(self.s.boost_from, self.labels, self.size, self.s.device, role="--boost-from model")
         w = error_weights(self._read_all(model, "the boosted model reads the training faces"), self.train.y,
                           model.temperature, self.s.boost)
         log.info("boosting from %s: the faces weigh %.2f to %.2f", self.s.boost_from, float(w.min()), float(w.max()))
