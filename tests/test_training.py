@@ -272,6 +272,19 @@ def test_combine_joins_models_of_different_architectures(trained: Path, data: Pa
     assert ExpressionClassifier(out).predict([faceset.crops()["hopper"]])[0].label in LABELS
 
 
+def test_the_residual_network_trains_serves_and_joins_a_facenet(trained: Path, data: Path, tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    res, out = tmp_path / "res.safetensors", tmp_path / "mixed.safetensors"
+    assert cli.main([*train_args(data, res, 1), "--arch", "facenet48-res"]) == 0
+    assert read_meta(res).arch == "facenet48-res"
+    capsys.readouterr()
+    assert cli.main(["combine", str(trained), str(res), "--val", str(data / "val"), "--out", str(out)]) == 0
+    assert json.loads(capsys.readouterr().out)["arch"] == "mirror:facenet48,facenet48-res"
+    assert ExpressionClassifier(out).predict([faceset.crops()["astronaut"]])[0].label in LABELS
+    assert cli.main(["split", str(out), "--out", str(tmp_path / "parts")]) == 0
+    assert read_meta(tmp_path / "parts" / "mixed-2.safetensors").arch == "facenet48-res"
+
+
 def test_one_model_combined_reads_each_face_and_its_mirror(trained: Path, data: Path, tmp_path: Path,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "mirrored.safetensors"

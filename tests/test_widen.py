@@ -47,6 +47,7 @@ def test_only_a_wider_facenet_of_the_same_depth_is_widened() -> None:
     narrow, wide = trained_like("facenet48", 0).state_dict(), trained_like("facenet48-wide", 1).state_dict()
     assert not widens(wide, narrow) and not widens(narrow, narrow)
     assert not widens(narrow, trained_like("facenet48-fc", 2).state_dict())
+    assert not widens(narrow, trained_like("facenet48-res", 3).state_dict())
     with pytest.raises(ModelError, match="cannot widen"):
         widen(wide, narrow)
 

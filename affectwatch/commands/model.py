@@ -25,9 +25,10 @@ def _train_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p = sub.add_parser("train", help="train an expression model on folders of class folders")
     p.add_argument("--data", type=Path, required=True, help="folder with train/ and val/ class folders")
     p.add_argument("--out", type=Path, required=True, help="output weights, NAME.safetensors")
-    p.add_argument("--arch", choices=["facenet48", "facenet48-wide", "facenet48-xl", "facenet48-fc", "resnet18"],
+    p.add_argument("--arch", choices=["facenet48", "facenet48-wide", "facenet48-xl", "facenet48-fc", "facenet48-res",
+                                      "resnet18"],
                    default="facenet48", help="facenet48 (default; width 24), facenet48-wide (32), facenet48-xl "
-                   "(48), facenet48-fc or resnet18")
+                   "(48), facenet48-fc, facenet48-res (48, residual blocks) or resnet18")
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (the constant one with --schedule swa)")

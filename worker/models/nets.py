@@ -83,6 +83,46 @@ class FaceNetFC(FaceNet):
         )
 
 
+class ResidualBlock(nn.Module):
+    """FaceNet's two 3x3 convolutions with a shortcut around them and squeeze-and-excitation on their output."""
+
+    def __init__(self, cin: int, cout: int, dropout: float, squeeze: int = 8) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+            nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout),
+        )
+        self.excite = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1), nn.Conv2d(cout, cout // squeeze, 1), nn.ReLU(inplace=True),
+            nn.Conv2d(cout // squeeze, cout, 1), nn.Sigmoid(),
+        )
+        self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout))
+        self.out = nn.Sequential(nn.ReLU(inplace=True), nn.MaxPool2d(2), nn.Dropout2d(dropout))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.body(x)
+        out: torch.Tensor = self.out(y * self.excite(y) + self.shortcut(x))
+        return out
+
+
+class FaceResNet(FaceNet):
+    """FaceNet's layout with residual, squeeze-and-excitation blocks after the first: a network of another kind to join.
+
+    2.79 M parameters at width 48 (facenet48-xl: 2.64 M). The first block, reading one grey channel at full
+    size, stays plain: a shortcut there cost 40% more time a step for little.
+    """
+
+    def __init__(self, num_classes: int, mean: float, std: float, width: int = 48) -> None:
+        super().__init__(num_classes, mean, std, width)
+        w = width
+        self.features = nn.Sequential(
+            _block(1, w, 0.05),
+            ResidualBlock(w, 2 * w, 0.1),
+            ResidualBlock(2 * w, 4 * w, 0.15),
+            ResidualBlock(4 * w, 8 * w, 0.2),
+        )
+
+
 class GreyResNet18(nn.Module):
     """torchvision's ResNet-18 fed a grey face repeated over three channels (the report's setup)."""
 
@@ -129,11 +169,12 @@ ARCHITECTURES: dict[str, Callable[[int, float, float], nn.Module]] = {
     "facenet48-wide": lambda n, m, s: FaceNet(n, m, s, width=32),
     "facenet48-xl": lambda n, m, s: FaceNet(n, m, s, width=48),
     "facenet48-fc": lambda n, m, s: FaceNetFC(n, m, s, width=24),
+    "facenet48-res": lambda n, m, s: FaceResNet(n, m, s, width=48),
     "resnet18": GreyResNet18,
 }
 
 DEFAULT_INPUT_SIZE: dict[str, int] = {"facenet48": 48, "facenet48-wide": 48, "facenet48-xl": 48, "facenet48-fc": 48,
-                                      "resnet18": 64}
+                                      "facenet48-res": 48, "resnet18": 64}
 TRAINABLE = tuple(ARCHITECTURES)
 MIRRORED = "mirror:"
 ALIASES = {"facenet48x2": "mirror:facenet48,facenet48"}  # session 3's name for two facenet48 joined
