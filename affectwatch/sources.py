@@ -131,6 +131,13 @@ def _path(raw: str, check_readable: bool) -> Source:
         raise SourceError(f"{raw!r}: cannot expand '~' ({exc}); give the full path") from exc
     if not path.is_absolute():
         path = path.resolve()
+    try:
+        return _existing(path, check_readable)
+    except OSError as exc:  # a name longer than the system allows, a folder it may not read
+        raise SourceError(f"{path} cannot be read as a path: {exc.strerror}") from exc
+
+
+def _existing(path: Path, check_readable: bool) -> Source:
     if path.is_dir():
         return _folder(path)
     if not path.exists():
