@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from dataclasses import asdict
 from pathlib import Path
 
@@ -37,6 +39,17 @@ def test_the_classifier_spreads_probabilities_over_the_eight(tmp_path: Path, ast
     assert expression.probs["contempt"] is None
     assert sum(p for p in expression.probs.values() if p is not None) == pytest.approx(1.0, abs=1e-5)
     assert expression.confidence == max(p for p in expression.probs.values() if p is not None)
+
+
+def test_weights_are_readable_as_the_metadata_is(tmp_path: Path) -> None:
+    """safetensors writes its files owner-only (0600); a worker running as another user (the image's
+    affectwatch user reading a model trained on the host) must read the weights as it reads the metadata."""
+    old = os.umask(0o022)
+    try:
+        path = save(tmp_path / "m.safetensors")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == stat.S_IMODE(path.with_suffix(".json").stat().st_mode) == 0o644
 
 
 def test_missing_metadata_is_refused(tmp_path: Path) -> None:

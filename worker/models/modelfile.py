@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 from torch import nn
 
 from affectwatch.exceptions import ModelError
@@ -91,10 +91,12 @@ def round_to_storage(net: nn.Module, storage: str) -> None:
 
 
 def save_model(net: nn.Module, meta: ModelMeta, weights: Path, storage: str = "float32") -> None:
-    """Write the weights (in float32, or float16 for half the size; they load as float32) and the metadata."""
+    """Write the weights (in float32, or float16 for half the size; they load as float32) and the metadata.
+    Written through Python's own file creation, not safetensors' save_file, whose files are owner-only (0600)
+    whatever the umask: a worker running as another user must read the weights as it reads the metadata."""
     state = stored(net, storage)
     weights.parent.mkdir(parents=True, exist_ok=True)
-    save_file(state, str(weights))
+    weights.write_bytes(save(state))
     meta_path(weights).write_text(json.dumps(asdict(meta), indent=2) + "\n")
 
 
