@@ -46,15 +46,16 @@ def main() -> None:
     if any(not torch.equal(labels, true) for _, labels in read.values()):
         raise SystemExit("the networks label the folder's faces differently: they cannot be joined")
     logits = {path: scores for path, (scores, _) in read.items()}
+    probs = {path: calibrated(scores, true) for path, scores in logits.items()}  # one temperature per network
     for path, scores in logits.items():
         print(f"{path}: {accuracy(scores, true):.4f} with its mirror image")
     for size in range(2, len(logits) + 1):
         for subset in itertools.combinations(logits, size):
             mean = torch.stack([logits[p] for p in subset]).mean(0)
-            probs = torch.stack([calibrated(logits[p], true) for p in subset]).mean(0)
+            prob_mean = torch.stack([probs[p] for p in subset]).mean(0)
             names = " + ".join(str(p) for p in subset)
             print(f"{names}: logit mean {accuracy(mean, true):.4f}, calibrated probability mean "
-                  f"{accuracy(probs, true):.4f}")
+                  f"{accuracy(prob_mean, true):.4f}")
 
 
 if __name__ == "__main__":
