@@ -1,4 +1,5 @@
-"""`affectwatch evaluate`: a model measured on a folder of class folders.
+"""`affectwatch evaluate`: a model measured on a folder of class folders, or a FER+ folder (images with label.csv:
+scored against the annotators' majority, with how far they agreed on the faces the model missed).
 
 Faces go through the very preprocessing the worker uses (worker.datasets.load_faces calls
 worker.preprocess.face_input); with detect, each image first goes through the worker's face path
@@ -18,6 +19,7 @@ import torch
 
 from affectwatch.config import Config
 from affectwatch.exceptions import DataError, ModelError
+from affectwatch.labels import LABELS
 from worker import charts, metrics
 from worker.datasets import CropFn, FaceSet, load_faces
 from worker.facecrop import largest_face_crop
@@ -101,13 +103,34 @@ def evaluate_folder(
     faces = load_faces(data, meta.input_size, crop=crop, progress=progress)
     if not faces.labels:
         raise DataError(f"no face to score in {data}" + (f" ({faces.no_face} images without a face)" if detect else ""))
-    result = score(faces.labels, predict_logits(classifier, faces), meta, config.negative_labels)
+    logits = predict_logits(classifier, faces)
+    result = score(faces.labels, logits, meta, config.negative_labels)
+    if faces.votes is not None:
+        result["annotators"] = agreement(faces, [meta.labels[i] for i in logits.argmax(1).tolist()])
     result.update(model=str(weights), data=str(data), labels=meta.labels, temperature=meta.temperature,
                   detect=detect, confusion_png=str(confusion_png))
     if detect:
         result["no_face"] = faces.no_face
     draw_confusion(result, confusion_png)
     return result
+
+
+def agreement(faces: FaceSet, pred: Sequence[str]) -> dict[str, Any]:
+    """How far FER+'s annotators agreed (the majority's share of a face's votes) on the faces the model called as
+    the majority did and on those it missed, and how often its call was one at least one annotator made."""
+    assert faces.votes is not None
+    shares = faces.votes / faces.votes.sum(1, keepdims=True)
+    majority = shares.max(1)
+    hit = [p == t for p, t in zip(pred, faces.labels, strict=True)]
+    voted = [shares[i, LABELS.index(p)] > 0 if p in LABELS else False for i, p in enumerate(pred)]
+    missed = [i for i, h in enumerate(hit) if not h]
+    right = [i for i, h in enumerate(hit) if h]
+    return {
+        "majority_share_right": float(majority[right].mean()) if right else None,
+        "majority_share_missed": float(majority[missed].mean()) if missed else None,
+        "missed_with_an_annotators_vote": (sum(voted[i] for i in missed) / len(missed)) if missed else None,
+        "left_out": faces.left_out,
+    }
 
 
 def draw_confusion(result: dict[str, Any], out: Path) -> None:
@@ -141,6 +164,12 @@ def render_text(result: dict[str, Any]) -> str:
     ]
     lines += [_class_row(label, c) for label, c in result["per_class"].items()]
     lines += [_outside_row(label, o) for label, o in result["not_in_model"].items()]
+    if "annotators" in result:
+        a = result["annotators"]
+        lines.append(f"annotators: the majority held {_rate(a['majority_share_right'])} of the votes on the faces "
+                     f"called as they called them, {_rate(a['majority_share_missed'])} on the faces missed; "
+                     f"{_rate(a['missed_with_an_annotators_vote'])} of the misses are a label some annotator chose"
+                     f" ({a['left_out']} faces left out: no expression won their votes)")
     lines.append(f"confusion matrix: {result['confusion_png']}")
     return "\n".join(lines)
 

@@ -60,7 +60,8 @@ def ece(probs: Floats, true: Sequence[int], bins: int = 15) -> float:
 
 
 def fit_temperature(logits: torch.Tensor, true: torch.Tensor) -> float:
-    """The temperature that minimises validation negative log-likelihood."""
+    """The temperature that minimises validation negative log-likelihood (true: labels, or target distributions
+    such as annotators' vote shares)."""
     log_t = torch.zeros(1, requires_grad=True)
     opt = torch.optim.LBFGS([log_t], lr=0.1, max_iter=100)
 

@@ -63,6 +63,7 @@ class TrainSettings:
     negative_weight: float = 0.0
     precision: str = "auto"
     keep: str = "best"
+    targets: str = "votes"
     progress: bool = True
 
 
@@ -70,6 +71,7 @@ SCHEDULES = ("onecycle", "swa")
 PRECISIONS = ("auto", "fp32", "bf16")
 KEEPS = ("best", "last")
 TEACHER_READS = ("augmented", "original")
+TARGETS = ("votes", "majority")
 
 
 def autocast_bf16(precision: str, device: str) -> bool:
@@ -84,24 +86,33 @@ def autocast_bf16(precision: str, device: str) -> bool:
 class Batches:
     x: torch.Tensor
     y: torch.Tensor
+    soft: torch.Tensor  # each face's target distribution over the labels: its votes' shares, or one-hot
 
 
 def to_tensors(faces: FaceSet, labels: list[str]) -> Batches:
     index = {label: i for i, label in enumerate(labels)}
     x = torch.from_numpy(faces.images).unsqueeze(1)
-    return Batches(x, torch.tensor([index[label] for label in faces.labels], dtype=torch.long))
+    soft = torch.from_numpy(faces.vote_shares()[:, [LABELS.index(label) for label in labels]])
+    soft = soft / soft.sum(1, keepdim=True).clamp(min=1e-9)
+    return Batches(x, torch.tensor([index[label] for label in faces.labels], dtype=torch.long), soft)
 
 
 def model_labels(*sets: FaceSet) -> list[str]:
-    """The labels present in training, in the canonical order of the eight."""
+    """The labels present in training (as a face's label, or among its annotators' votes), in the canonical
+    order of the eight."""
     seen = {label for s in sets for label in s.labels}
+    for s in sets:
+        if s.votes is not None:
+            seen |= {label for label, n in zip(LABELS, s.votes.sum(0), strict=True) if n > 0}
     return [label for label in LABELS if label in seen]
 
 
-def class_weights(y: torch.Tensor, k: int, mode: str) -> torch.Tensor | None:
+def class_weights(targets: torch.Tensor, k: int, mode: str) -> torch.Tensor | None:
+    """Per-label weights from how often each label is a training face's (targets: labels, or soft targets whose
+    columns are summed: a label's share of the votes)."""
     if mode == "none":
         return None
-    counts = torch.bincount(y, minlength=k).float().clamp(min=1)
+    counts = (targets.sum(0) if targets.dim() == 2 else torch.bincount(targets, minlength=k)).float().clamp(min=1)
     w = (counts.sum() / counts) ** (0.5 if mode == "sqrt" else 1.0)
     return w / (w * counts).sum() * counts.sum()
 
@@ -126,7 +137,11 @@ def source_weights(y: torch.Tensor, source: torch.Tensor, k: int, cap: float = 1
 
 
 def merge(a: FaceSet, b: FaceSet) -> FaceSet:
-    return FaceSet(np.concatenate([a.images, b.images]), a.labels + b.labels, a.paths + b.paths)
+    """Both sets' faces; where either has votes, the other's faces vote for their label as one annotator would."""
+    votes = None
+    if a.votes is not None or b.votes is not None:
+        votes = np.concatenate([a.vote_shares(), b.vote_shares()])
+    return FaceSet(np.concatenate([a.images, b.images]), a.labels + b.labels, a.paths + b.paths, votes=votes)
 
 
 def load_data(s: TrainSettings, size: int) -> tuple[FaceSet, FaceSet, torch.Tensor]:
@@ -134,7 +149,8 @@ def load_data(s: TrainSettings, size: int) -> tuple[FaceSet, FaceSet, torch.Tens
     train_dir, val_dir = s.data / "train", s.data / "val"
     for d in (train_dir, val_dir):
         if not d.is_dir():
-            raise LabelError(f"{s.data} must hold train/ and val/ folders of class folders; {d} is missing")
+            raise LabelError(f"{s.data} must hold train/ and val/ folders (class folders, or FER+'s images with "
+                             f"label.csv); {d} is missing")
     train = load_faces(train_dir, size, progress=s.progress)
     sources = [torch.zeros(len(train.labels), dtype=torch.long)]
     for i, extra in enumerate(s.extra_train, start=1):
@@ -173,8 +189,11 @@ class Trainer:
             raise ModelError(f"unknown --keep {s.keep!r}; choose one of {', '.join(KEEPS)}")
         if s.schedule not in SCHEDULES:
             raise ModelError(f"unknown schedule {s.schedule!r}; choose one of {', '.join(SCHEDULES)}")
+        if s.targets not in TARGETS:
+            raise ModelError(f"unknown --targets {s.targets!r}; choose one of {', '.join(TARGETS)}")
         self.train_set, self.val_set, sources = load_data(s, self.size)
         self.labels = model_labels(self.train_set)
+        self.soft = s.targets == "votes" and self.train_set.votes is not None
         missing = set(self.val_set.labels) - set(self.labels)
         if missing:
             log.warning("validation labels %s are not in training; they are left out of validation", missing)
@@ -190,10 +209,13 @@ class Trainer:
         self.opt = torch.optim.AdamW(self.net.parameters(), lr=s.lr, weight_decay=s.weight_decay)
         self.steps = (len(self.train.y) + s.batch_size - 1) // s.batch_size
         self.plan: dict[str, Any] = {"schedule": s.schedule, "total_steps": s.epochs * self.steps}
+        if self.soft:
+            self.plan["targets"] = "votes"
         self.teacher = self._teacher()
         self.sched = self._scheduler()
         self.averaged = AveragedModel(self.net) if s.schedule == "swa" else None
-        self.weights = class_weights(self.train.y, len(self.labels), s.class_weighting)
+        self.weights = class_weights(self.train.soft if self.soft else self.train.y, len(self.labels),
+                                     s.class_weighting)
         self.negative = self._negative_group()
         self.face_weights = (source_weights(self.train.y, sources, len(self.labels)) if s.balance_sources
                              else torch.ones(len(self.train.y)))
@@ -201,8 +223,9 @@ class Trainer:
         self.state = State()
         self.bf16 = autocast_bf16(s.precision, s.device)
         self.scaler = torch.amp.GradScaler("cuda", enabled=s.device.startswith("cuda"))
-        log.info("training %s on %d faces (%s), validating on %d, %s", s.arch, len(self.train.y),
-                 dict(Counter(self.train_set.labels)), len(self.val.y), "bf16 autocast" if self.bf16 else "fp32")
+        log.info("training %s on %d faces (%s), validating on %d, %s, %s", s.arch, len(self.train.y),
+                 dict(Counter(self.train_set.labels)), len(self.val.y), "bf16 autocast" if self.bf16 else "fp32",
+                 "towards the annotators' votes" if self.soft else "towards one label a face")
         self.taught = self._read_once()
         self.face_weights = self.face_weights * self._boosting()
 
@@ -346,7 +369,8 @@ class Trainer:
             x = x.to(self.s.device).contiguous(memory_format=torch.channels_last)
             y = self.train.y[idx].to(self.s.device)
             taught = None if self.taught is None else self.taught[idx].to(self.s.device)
-            loss, logits = self._step(x, y, self.face_weights[idx].to(self.s.device), taught)
+            soft = self.train.soft[idx].to(self.s.device) if self.soft else None
+            loss, logits = self._step(x, y, self.face_weights[idx].to(self.s.device), taught, soft)
             total += loss * len(idx)
             right += int((logits.argmax(1) == y).sum())
             seen += len(idx)
@@ -355,10 +379,10 @@ class Trainer:
         return total / seen, right / seen
 
     def _step(self, x: torch.Tensor, y: torch.Tensor, face_w: torch.Tensor,
-              taught: torch.Tensor | None = None) -> tuple[float, torch.Tensor]:
+              taught: torch.Tensor | None = None, soft: torch.Tensor | None = None) -> tuple[float, torch.Tensor]:
         with torch.autocast(torch.device(self.s.device).type, dtype=torch.bfloat16, enabled=self.bf16):
             logits = self.net(x).float()
-            loss = self._loss(logits, x, y, face_w, taught)
+            loss = self._loss(logits, x, y, face_w, taught, soft)
         self.opt.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()  # type: ignore[no-untyped-call]
         self.scaler.step(self.opt)
@@ -367,13 +391,16 @@ class Trainer:
         return float(loss.detach()), logits.detach()
 
     def _loss(self, logits: torch.Tensor, x: torch.Tensor, y: torch.Tensor, face_w: torch.Tensor,
-              taught: torch.Tensor | None = None) -> torch.Tensor:
-        """Weighted cross-entropy on the labels (plus the negative-or-not loss), blended with a teacher's
-        (its logits for x, or `taught`: what it read of these faces before augmentation)."""
+              taught: torch.Tensor | None = None, soft: torch.Tensor | None = None) -> torch.Tensor:
+        """Weighted cross-entropy on the labels, or with `soft` on the annotators' vote shares (plus the
+        negative-or-not loss), blended with a teacher's (its logits for x, or `taught`: what it read of these
+        faces before augmentation)."""
         w = (torch.ones(len(self.labels)) if self.weights is None else self.weights).to(x.device)
-        per_face = F.cross_entropy(logits.float(), y, weight=w, label_smoothing=self.s.label_smoothing,
+        target = y if soft is None else soft
+        per_face = F.cross_entropy(logits.float(), target, weight=w, label_smoothing=self.s.label_smoothing,
                                    reduction="none")
-        hard = (per_face * face_w).sum() / (w[y] * face_w).sum()
+        face_class_w = w[y] if soft is None else soft @ w
+        hard = (per_face * face_w).sum() / (face_class_w * face_w).sum()
         if self.s.negative_weight:
             hard = hard + self.s.negative_weight * _weighted_mean(group_loss(logits, y, self.negative), face_w)
         if self.teacher is None:
@@ -447,7 +474,8 @@ class Trainer:
 
         self.net, _ = load_model(self.s.out, self.s.device)
         _, acc, logits = self.validate(self.net)
-        temperature = metrics.fit_temperature(logits, self.val.y)
+        # fitted to the annotators' vote shares where there are votes: a face they disagree on should read uncertain
+        temperature = metrics.fit_temperature(logits, self.val.soft if self.soft else self.val.y)
         probs_raw = torch.softmax(logits, 1).numpy()
         probs_cal = torch.softmax(logits / temperature, 1).numpy()
         extra = {

@@ -22,8 +22,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _train_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("train", help="train an expression model on folders of class folders")
-    p.add_argument("--data", type=Path, required=True, help="folder with train/ and val/ class folders")
+    p = sub.add_parser("train", help="train an expression model on folders of class folders or FER+ folders")
+    p.add_argument("--data", type=Path, required=True,
+                   help="folder with train/ and val/, each class folders or FER+'s images with label.csv")
     p.add_argument("--out", type=Path, required=True, help="output weights, NAME.safetensors")
     p.add_argument("--arch", choices=["facenet48", "facenet48-wide", "facenet48-xl", "facenet48-fc", "facenet48-res",
                                       "resnet18"],
@@ -79,6 +80,9 @@ def _train_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--keep", choices=["best", "last"], default="best",
                    help="the weights saved: the best-validating epoch's (default), or the last epoch's (the end "
                         "of the one-cycle schedule, not a peak of validation's noise picked mid-cycle)")
+    p.add_argument("--targets", choices=["votes", "majority"], default="votes",
+                   help="from FER+ folders: learn each face's annotators' vote shares (default), or the majority "
+                        "label alone; class folders give one label a face either way")
     p.add_argument("--max-minutes", type=float, default=0.0, help="stop after this long (0: no limit)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(handler=train)
@@ -97,7 +101,8 @@ def train(args: argparse.Namespace, config: Config) -> int:
 
 
 def _evaluate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("evaluate", help="measure a model on a folder of class folders")
+    p = sub.add_parser("evaluate", help="measure a model on a folder of class folders or a FER+ folder (label.csv: "
+                                        "scored against the annotators' majority)")
     p.add_argument("--data", type=Path, required=True)
     p.add_argument("--model", type=Path, help="weights file (default: the shipped model)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
