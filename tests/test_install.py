@@ -142,3 +142,10 @@ def test_every_imported_package_is_declared() -> None:
     undeclared = {name: sorted(files) for name, files in _imported().items()
                   if not {_canonical(d) for d in distributions.get(name, [name])} & declared}
     assert not undeclared, f"imported but not in pyproject.toml's dependencies or extras: {undeclared}"
+
+
+def test_the_image_copies_what_the_wheel_is_built_from() -> None:
+    """The Dockerfile installs from the same files as the wheel above (setup.py included)."""
+    copied = {name.rstrip("/") for line in (ROOT / "Dockerfile").read_text().splitlines()
+              if line.startswith("COPY ") and "--from" not in line for name in line.split()[1:-1]}
+    assert set(SOURCES) <= copied, f"the Dockerfile does not copy {sorted(set(SOURCES) - copied)}"
