@@ -151,6 +151,8 @@ class Config:
     session_max_hours: int = setting(12, _positive(int), "hours after which a dashboard session ends in any case")
     login_max_failures: int = setting(5, _positive(int), "failed sign-ins (per name, 15 min) before sign-in slows down")
     password_hash: str = setting("scrypt", doc="how new passwords are hashed: scrypt, or pbkdf2:sha256[:ROUNDS]")
+    new_password: str = setting("", doc="password `affectwatch user create|password` set instead of asking (scripts)",
+                                secret=True)
     dashboard_poll_seconds: float = setting(10.0, _positive(float), "seconds between dashboard checks for new alerts")
     alert_window_minutes: float = setting(10.0, _positive(float), "sliding window of capture time the alert rule reads")
     alert_min_faces: int = setting(20, _positive(int), "faces a window needs before it can raise an alert")

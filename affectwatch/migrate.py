@@ -2,6 +2,11 @@
 
 migrations/NNNN_name.sql are applied in order, each in its own transaction, and recorded in
 schema_migrations with a checksum; an advisory lock keeps two runners from racing.
+
+New migrations are written in the repository's top-level migrations/ folder. A source checkout
+(editable install included) reads that folder; an installed wheel carries it as the package data
+`affectwatch.migrations` (setup.py maps the folder there), read with importlib.resources. Finding
+none is an error, never a migration that quietly applies nothing.
 """
 
 from __future__ import annotations
@@ -10,6 +15,8 @@ import hashlib
 import logging
 import re
 from dataclasses import dataclass
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import psycopg
@@ -21,7 +28,8 @@ from affectwatch.exceptions import MigrationError
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+SOURCE_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = "affectwatch.migrations"
 LOCK_ID = 0x4166_6563  # "Affe"
 NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
@@ -30,20 +38,37 @@ NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 class Migration:
     version: int
     name: str
-    path: Path
+    path: Traversable
 
     @property
     def checksum(self) -> str:
         return hashlib.sha256(self.path.read_bytes()).hexdigest()
 
 
-def discover(folder: Path = MIGRATIONS_DIR) -> list[Migration]:
+def migrations_folder() -> Traversable:
+    """migrations/ of a source checkout, else the migrations installed with the package."""
+    if (SOURCE_ROOT / "pyproject.toml").is_file() and (SOURCE_ROOT / "migrations").is_dir():
+        return SOURCE_ROOT / "migrations"
+    try:
+        return resources.files(PACKAGE)
+    except ModuleNotFoundError as exc:
+        raise MigrationError(f"no migrations: {PACKAGE} is not installed beside {__name__} (a broken install?)"
+                             ) from exc
+
+
+def discover(folder: Traversable | None = None) -> list[Migration]:
+    """Every migration in the folder (the shipped ones by default), in order; MigrationError if there are none."""
+    folder = migrations_folder() if folder is None else folder
+    if not folder.is_dir():
+        raise MigrationError(f"no migrations: {folder} is not a folder")
     found = []
-    for path in sorted(folder.glob("*.sql")):
+    for path in sorted((p for p in folder.iterdir() if p.name.endswith(".sql")), key=lambda p: p.name):
         match = NAME.match(path.name)
         if not match:
             raise MigrationError(f"{path.name} is not named NNNN_name.sql")
         found.append(Migration(int(match[1]), match[2], path))
+    if not found:
+        raise MigrationError(f"no migrations in {folder}: nothing to apply, so the schema would be missing")
     versions = [m.version for m in found]
     if len(set(versions)) != len(versions):
         raise MigrationError(f"two migrations share a number in {folder}")
@@ -73,15 +98,16 @@ def applied(conn: psycopg.Connection[dict[str, object]]) -> dict[int, str]:
     return {int(r["version"]): str(r["checksum"]) for r in rows}  # type: ignore[call-overload]
 
 
-def migrate(config: Config, folder: Path = MIGRATIONS_DIR) -> list[Migration]:
+def migrate(config: Config, folder: Traversable | None = None) -> list[Migration]:
     """Apply every migration not yet applied; return those applied now."""
+    found = discover(folder)
     ensure_database(config)
     done: list[Migration] = []
     with connect(config, autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (LOCK_ID,))
         try:
             have = applied(conn)
-            for m in discover(folder):
+            for m in found:
                 _check_or_apply(conn, m, have, done)
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_ID,))
@@ -96,7 +122,7 @@ def _check_or_apply(conn: psycopg.Connection[dict[str, object]], m: Migration, h
         return
     try:
         with conn.transaction():
-            conn.execute(m.path.read_text())
+            conn.execute(m.path.read_text(encoding="utf-8"))
             conn.execute("INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
                          (m.version, m.name, m.checksum))
     except psycopg.Error as exc:

@@ -41,10 +41,10 @@ from affectwatch.config import Config
 from affectwatch.db import connect, transaction
 from affectwatch.exceptions import ModelError
 from affectwatch.migrate import migrate
-from affectwatch.queries import soak as q
 from affectwatch.queries.cameras import add_camera, update_camera
 from affectwatch.queries.residents import add_resident
 from affectwatch.queue import frame_queue
+from bench import soak_queries as q
 from bench.soak_producer import Ledger, SoakSupervisor
 from bench.soak_report import Fault, Report, drop_counts, format_report, latency_of_job, settle
 from bench.soak_services import ROOT, PrivateRedis, SoakDatabase, WorkerPool, WorkerSlot

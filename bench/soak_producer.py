@@ -16,9 +16,9 @@ from uuid import UUID
 
 import redis
 
+from affectwatch.clock import Clock
 from affectwatch.config import Config
 from producer.camera import CameraRunner, CameraSpec
-from producer.clock import Clock
 from producer.health import CameraHealth
 from producer.sender import Outgoing, Sender
 from producer.supervisor import Supervisor

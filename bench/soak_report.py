@@ -19,8 +19,8 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
-from affectwatch.queries.soak import FrameOutcome
 from bench.soak_producer import Accepted
+from bench.soak_queries import FrameOutcome
 
 PENDING = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.STARTED, JobStatus.DEFERRED}
 

@@ -26,7 +26,7 @@ import redis
 from rq import Worker
 from rq.serializers import JSONSerializer
 
-from affectwatch.queries import soak as q
+from bench import soak_queries as q
 
 log = logging.getLogger("bench.soak")
 ROOT = Path(__file__).resolve().parent.parent

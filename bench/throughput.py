@@ -30,9 +30,9 @@ import redis
 from affectwatch.config import Config
 from affectwatch.db import connect, transaction
 from affectwatch.migrate import migrate
-from affectwatch.queries import soak as q
 from affectwatch.queries.cameras import add_camera
 from affectwatch.queue import PROCESS_FRAMES, FramePayload, frame_queue
+from bench import soak_queries as q
 from bench.soak import make_video, model_path
 from bench.soak_services import PrivateRedis, SoakDatabase, WorkerPool
 

@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, abort, flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
+from affectwatch import accounts
 from affectwatch.exceptions import AuthError, ThrottledError
-from dashboard import accounts
 from dashboard.context import config, db, now
 from dashboard.roles import allowed
 

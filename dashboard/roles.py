@@ -1,8 +1,9 @@
-"""Roles and what each may do. Every dashboard and API view names the one permission it needs."""
+"""What each role (affectwatch.accounts.ROLES) may do.
+
+Every dashboard and API view names the one permission it needs.
+"""
 
 from __future__ import annotations
-
-ROLES: tuple[str, ...] = ("admin", "staff", "analyst")
 
 ROLE_TITLES: dict[str, str] = {"admin": "Administrator", "staff": "Care staff", "analyst": "Analyst"}
 

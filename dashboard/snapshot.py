@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from affectwatch.capture import grab_frame
 from affectwatch.exceptions import AffectWatchError
 from affectwatch.sources import redact
 
@@ -34,8 +35,6 @@ class Shot:
 
 def take(source_text: str, camera_id: int | None, user_id: int) -> Shot:
     """One frame from the source, as a JPEG; never raises for a bad or unreachable source."""
-    from producer.grab import grab_frame
-
     started = time.monotonic()
     try:
         frame = _decode(grab_frame(source_text, TIMEOUT_SECONDS))

@@ -7,12 +7,13 @@ from typing import Any
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from affectwatch import accounts
 from affectwatch.exceptions import AffectWatchError, NotFoundError
 from affectwatch.queries import users as q
-from dashboard import accounts, inputs
+from dashboard import inputs
 from dashboard.auth import requires
 from dashboard.context import config, db
-from dashboard.roles import ROLE_TITLES, ROLES
+from dashboard.roles import ROLE_TITLES
 
 bp = Blueprint("users", __name__, url_prefix="/users")
 MANAGE = "users:manage"
@@ -33,7 +34,7 @@ def account_values(values: inputs.Values, partial: bool) -> dict[str, Any]:
 
 def form_page(user: dict[str, Any], error: str = "", errors: dict[str, str] | None = None,
               status: int = 200) -> ResponseReturnValue:
-    return render_template("users/form.html", user=user, error=error, errors=errors or {}, roles=ROLES,
+    return render_template("users/form.html", user=user, error=error, errors=errors or {}, roles=accounts.ROLES,
                            role_titles=ROLE_TITLES), status
 
 

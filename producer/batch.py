@@ -1,4 +1,4 @@
-"""A camera's frames waiting to be sent as one job, and the JPEG encoding of a frame."""
+"""A camera's frames waiting to be sent as one job."""
 
 from __future__ import annotations
 
@@ -6,19 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import cv2
-import numpy as np
-
-from affectwatch.exceptions import FrameError
 from affectwatch.queue import FramePayload
-
-
-def encode_jpeg(frame: np.ndarray, quality: int) -> bytes:
-    """A BGR (or grey) frame as JPEG bytes at the given quality (clamped to 1-100)."""
-    ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, max(1, min(100, quality))])
-    if not ok:
-        raise FrameError(f"JPEG encoding failed for a frame of shape {frame.shape}")
-    return bytes(buf.tobytes())
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,13 @@ import threading
 import uuid
 from dataclasses import dataclass
 
+from affectwatch.capture import FrameSource, encode_jpeg, open_capture
+from affectwatch.clock import Clock
 from affectwatch.config import Config
 from affectwatch.exceptions import AffectWatchError, CaptureError, FrameError, SourceError
 from affectwatch.sources import redact, validate_source
 from producer.backoff import Backoff
-from producer.batch import Batch, CapturedFrame, encode_jpeg
-from producer.capture import FrameSource, open_capture
-from producer.clock import Clock
+from producer.batch import Batch, CapturedFrame
 from producer.health import CameraHealth
 from producer.sampler import Pacer, Sampler
 from producer.sender import Outgoing, Sender

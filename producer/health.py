@@ -10,8 +10,8 @@ import logging
 import threading
 from datetime import datetime
 
+from affectwatch.clock import Clock
 from affectwatch.queries.camera_status import HealthReport
-from producer.clock import Clock
 
 log = logging.getLogger(__name__)
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import redis
 from rq import Retry
 
+from affectwatch.clock import Clock
 from affectwatch.config import Config
 from affectwatch.queue import PROCESS_FRAMES, FramePayload, frame_queue
-from producer.clock import Clock
 from producer.health import CameraHealth
 
 log = logging.getLogger(__name__)

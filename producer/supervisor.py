@@ -13,13 +13,13 @@ import threading
 import psycopg
 import redis
 
+from affectwatch.clock import Clock, SystemClock
 from affectwatch.config import Config
 from affectwatch.db import transaction
 from affectwatch.exceptions import DatabaseUnavailable
 from affectwatch.queries.camera_status import HealthReport, report_health
 from affectwatch.queries.cameras import Camera, list_cameras
 from producer.camera import CameraRunner, CameraSpec
-from producer.clock import Clock, SystemClock
 from producer.sender import Sender
 
 log = logging.getLogger(__name__)

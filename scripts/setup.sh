@@ -23,10 +23,10 @@ ensure_python() {
     "$PY" -m venv "$VENV"
   fi
   local stamp="$VENV/.affectwatch-installed"
-  if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
+  if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ] || [ "$ROOT/setup.py" -nt "$stamp" ]; then
     say "installing AffectWatch and its dependencies (torch is large: the first time takes a while)"
     "$VENV/bin/pip" install -q --upgrade pip
-    "$VENV/bin/pip" install -q -e "$ROOT[worker,dev]"
+    "$VENV/bin/pip" install -q -e "$ROOT[worker,demo,dev]"
     touch "$stamp"
   fi
 }

@@ -4,8 +4,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 source scripts/setup.sh
-say "lint (ruff) and types (mypy)"
+say "lint (ruff), types (mypy) and the import rules (lint-imports, see docs/architecture.md)"
 ruff check .
 mypy affectwatch producer worker dashboard
+lint-imports
 say "tests"
 python -m pytest "$@"

@@ -26,10 +26,10 @@ import psycopg
 import pytest
 from flask import Flask
 
+from affectwatch.accounts import create_account
 from affectwatch.alerts import engine
 from affectwatch.config import Config
 from dashboard import create_app, vendor
-from dashboard.accounts import create_account
 from tests.test_dashboard_support import FAST_HASH, PASSWORD, db
 
 pytestmark = pytest.mark.browser

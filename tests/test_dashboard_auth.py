@@ -8,9 +8,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from affectwatch.accounts import create_account
 from affectwatch.cli import main
 from affectwatch.config import Config
-from dashboard.accounts import create_account
 from tests.test_dashboard_support import *  # noqa: F403  (the fixtures)
 from tests.test_dashboard_support import PASSWORD, FakeClock, api, csrf_token, db, sign_in
 

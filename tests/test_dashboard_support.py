@@ -15,9 +15,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from psycopg.rows import dict_row
 
+from affectwatch.accounts import create_account
 from affectwatch.config import Config
 from dashboard import create_app
-from dashboard.accounts import create_account
 
 __all__ = ["accounts", "app", "clients", "clock", "dash_config"]  # the fixtures
 

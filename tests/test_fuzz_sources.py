@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from affectwatch.capture import grab_frame
 from affectwatch.exceptions import SourceError
 from affectwatch.sources import MAX_LENGTH, URL_SCHEMES, SourceKind, validate_source
-from producer.grab import grab_frame
 from tests.fuzzing import examples
 
 SHELL = "`$;|<>\\\"'&*?{}!"

@@ -22,6 +22,7 @@ import redis
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
+from affectwatch.capture import ImageFolder, VideoStream, encode_jpeg, open_capture
 from affectwatch.config import Config
 from affectwatch.db import transaction
 from affectwatch.exceptions import CaptureError, FrameError
@@ -30,9 +31,8 @@ from affectwatch.queries.cameras import add_camera, remove_camera
 from affectwatch.queue import PROCESS_FRAMES, FramePayload, frame_queue
 from affectwatch.sources import validate_source
 from producer.backoff import Backoff
-from producer.batch import Batch, CapturedFrame, encode_jpeg
+from producer.batch import Batch, CapturedFrame
 from producer.camera import CameraRunner, CameraSpec
-from producer.capture import ImageFolder, VideoStream, open_capture
 from producer.health import CameraHealth
 from producer.sampler import Pacer, Sampler
 from producer.sender import Outgoing, Sender

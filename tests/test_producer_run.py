@@ -21,13 +21,13 @@ import numpy as np
 import pytest
 import redis
 
+from affectwatch.capture import grab_frame
 from affectwatch.config import Config
 from affectwatch.db import transaction
 from affectwatch.exceptions import SourceError
 from affectwatch.queries.camera_status import CameraStatus, get_status
 from affectwatch.queries.cameras import add_camera, update_camera
 from affectwatch.queue import FramePayload, frame_queue
-from producer.grab import grab_frame
 from producer.supervisor import Supervisor
 from tests.conftest import write_video
 
@@ -136,7 +136,7 @@ def test_the_producer_command_stops_cleanly_on_sigterm(config: Config, redis_con
 
 
 def test_the_producer_does_not_import_torch() -> None:
-    code = ("import sys, affectwatch.cli as c; c.build_parser(); import producer.supervisor, producer.grab;"
+    code = ("import sys, affectwatch.cli as c; c.build_parser(); import producer.supervisor, affectwatch.capture;"
             " print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'facenet_pytorch', 'worker')))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

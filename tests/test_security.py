@@ -71,7 +71,7 @@ def test_production_refuses_weak_password_hashing(dash_config: Config, method: s
 
 
 def test_passwords_are_stored_as_scrypt_hashes(config: Config) -> None:
-    from dashboard.accounts import create_account
+    from affectwatch.accounts import create_account
 
     with db(config) as conn:
         create_account(conn, "matron", "a long enough passphrase", "admin")

@@ -20,8 +20,9 @@ Box = tuple[float, float, float, float]
 MAX_PIXELS = 40_000_000
 
 # Where MTCNN puts its five landmarks (eyes, nose, mouth corners) in a 48 x 48 FER2013 face: the median
-# over 1,142 training faces found in 1,500 drawn at random (scripts/fer_template.py). Warping a detected face
-# so its landmarks fall here frames it as the training faces are framed.
+# over 1,142 training faces found in 1,500 drawn at random (measured by scripts/fer_template.py, a research
+# script now in the git history only). Warping a detected face so its landmarks fall here frames it as the
+# training faces are framed.
 FER_TEMPLATE = ((14.68, 19.44), (32.90, 19.07), (23.86, 29.85), (16.36, 38.66), (31.62, 38.46))
 
 

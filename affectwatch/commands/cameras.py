@@ -134,7 +134,7 @@ def _test_parser(actions: Sub) -> None:
 
 
 def test(args: argparse.Namespace, config: Config) -> int:
-    from producer.grab import grab_frame
+    from affectwatch.capture import grab_frame
 
     source = _source_of(args.camera, config)
     jpeg = grab_frame(source, args.timeout)

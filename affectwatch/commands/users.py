@@ -1,16 +1,17 @@
 """`affectwatch user create|list|password|disable`: dashboard accounts from the command line.
 
 The first administrator is made here: `affectwatch user create --admin NAME` (the password is asked
-for twice, or read from --password-file / AFFECTWATCH_NEW_PASSWORD for scripts).
+for twice, or read from --password-file / AFFECTWATCH_NEW_PASSWORD(_FILE) for scripts). The rules
+are those the dashboard applies, in affectwatch.accounts.
 """
 
 from __future__ import annotations
 
 import argparse
 import getpass
-import os
 from pathlib import Path
 
+from affectwatch.accounts import ROLES, create_account, hash_password, password_problem
 from affectwatch.config import Config
 from affectwatch.db import connect
 from affectwatch.exceptions import AuthError, FieldErrors, NotFoundError
@@ -24,7 +25,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     c.add_argument("username")
     role = c.add_mutually_exclusive_group()
     role.add_argument("--admin", action="store_const", const="admin", dest="role", help="an administrator")
-    role.add_argument("--role", choices=["admin", "staff", "analyst"], help="role (default: staff)")
+    role.add_argument("--role", choices=ROLES, help="role (default: staff)")
     c.add_argument("--name", default="", help="full name shown in the dashboard")
     c.add_argument("--password-file", type=Path, help="read the password from this file's first line")
     c.set_defaults(handler=create)
@@ -39,15 +40,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     d.set_defaults(handler=disable)
 
 
-def read_password(path: Path | None) -> str:
-    """From --password-file, AFFECTWATCH_NEW_PASSWORD, or asked twice on the terminal."""
+def read_password(path: Path | None, configured: str = "") -> str:
+    """From --password-file, else the configured AFFECTWATCH_NEW_PASSWORD, else asked twice on the terminal."""
     if path is not None:
         try:
             return path.read_text().splitlines()[0] if path.read_text() else ""
         except OSError as exc:
             raise AuthError(f"cannot read {path}: {exc.strerror}") from exc
-    if os.environ.get("AFFECTWATCH_NEW_PASSWORD"):
-        return os.environ["AFFECTWATCH_NEW_PASSWORD"]
+    if configured:
+        return configured
     first = getpass.getpass("Password: ")
     if getpass.getpass("Repeat it: ") != first:
         raise AuthError("the two passwords differ")
@@ -55,12 +56,10 @@ def read_password(path: Path | None) -> str:
 
 
 def create(args: argparse.Namespace, config: Config) -> int:
-    from dashboard.accounts import create_account
-
     role = args.role or "staff"
     with connect(config) as conn:
-        user_id = create_account(conn, args.username, read_password(args.password_file), role, args.name,
-                                 config.password_hash)
+        user_id = create_account(conn, args.username, read_password(args.password_file, config.new_password), role,
+                                 args.name, config.password_hash)
         conn.commit()
     print(f"created {role} account {args.username} (id {user_id})")
     return 0
@@ -82,9 +81,7 @@ def _user_id(conn: q.Conn, username: str) -> int:
 
 
 def set_password(args: argparse.Namespace, config: Config) -> int:
-    from dashboard.accounts import hash_password, password_problem
-
-    password = read_password(args.password_file)
+    password = read_password(args.password_file, config.new_password)
     problem = password_problem(password)
     if problem:
         raise FieldErrors({"password": problem})

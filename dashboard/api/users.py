@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import g
 from flask.typing import ResponseReturnValue
 
+from affectwatch import accounts
 from affectwatch.exceptions import NotFoundError
 from affectwatch.queries import users as q
-from dashboard import accounts
 from dashboard.api import bp
 from dashboard.auth import requires
 from dashboard.context import config, db

@@ -1,4 +1,7 @@
-"""Frame sources the producer reads: OpenCV VideoCapture (streams, devices, files) and image folders.
+"""Reading cameras: OpenCV VideoCapture (streams, devices, files) and image folders, frames as JPEG.
+
+The producer reads its cameras through these; grab_frame() takes one frame for a "test camera"
+(the dashboard's and the command line's), so neither needs the producer.
 
 A source is read in two steps, as OpenCV does: grab() advances to the next frame and returns its
 time on the source's time line (None when a finite source ends), retrieve() decodes the grabbed
@@ -10,21 +13,23 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from pathlib import Path
 from typing import Protocol
 
 import cv2
 import numpy as np
 
-from affectwatch.exceptions import CaptureError, FrameError
-from affectwatch.sources import Source, SourceKind, image_files, redact
-from producer.clock import Clock
+from affectwatch.clock import Clock, SystemClock
+from affectwatch.exceptions import AffectWatchError, CaptureError, FrameError, SourceError
+from affectwatch.sources import Source, SourceKind, image_files, redact, validate_source
 
 log = logging.getLogger(__name__)
 
 OPEN_TIMEOUT_MS = 10_000
 READ_TIMEOUT_MS = 10_000
 DEFAULT_FILE_FPS = 25.0
+TEST_JPEG_QUALITY = 90
 
 
 class FrameSource(Protocol):
@@ -144,3 +149,41 @@ def _open(source: Source) -> cv2.VideoCapture:
 def _file_fps(capture: cv2.VideoCapture) -> float:
     fps = float(capture.get(cv2.CAP_PROP_FPS))
     return fps if math.isfinite(fps) and 0.5 <= fps <= 240 else DEFAULT_FILE_FPS
+
+
+def encode_jpeg(frame: np.ndarray, quality: int) -> bytes:
+    """A BGR (or grey) frame as JPEG bytes at the given quality (clamped to 1-100)."""
+    ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, max(1, min(100, quality))])
+    if not ok:
+        raise FrameError(f"JPEG encoding failed for a frame of shape {frame.shape}")
+    return bytes(buf.tobytes())
+
+
+def grab_frame(source: str, timeout: float = 15.0) -> bytes:
+    """The first frame of a source as JPEG bytes; SourceError if it is refused or gives none in time."""
+    checked = validate_source(source)
+    result: dict[str, bytes | Exception] = {}
+    thread = threading.Thread(target=_grab_into, args=(checked.text, result), name="grab-frame", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    outcome = result.get("jpeg", result.get("error"))
+    if isinstance(outcome, bytes):
+        return outcome
+    if isinstance(outcome, AffectWatchError):
+        raise SourceError(f"no frame from {redact(source)}: {outcome}") from outcome
+    if outcome is not None:
+        raise SourceError(f"no frame from {redact(source)}: {type(outcome).__name__}: {outcome}") from outcome
+    raise SourceError(f"no frame from {redact(source)} within {timeout:g} s")
+
+
+def _grab_into(source: str, result: dict[str, bytes | Exception]) -> None:
+    try:
+        capture = open_capture(validate_source(source), SystemClock(), folder_fps=1.0)
+        try:
+            if capture.grab() is None:
+                raise SourceError("the source holds no frames")
+            result["jpeg"] = encode_jpeg(capture.retrieve(), TEST_JPEG_QUALITY)
+        finally:
+            capture.close()
+    except Exception as exc:  # reported to the caller's thread
+        result["error"] = exc

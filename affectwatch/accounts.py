@@ -1,4 +1,6 @@
-"""Accounts: password hashing, validation, the rules that keep one administrator, and signing in.
+"""Accounts: roles, password hashing, validation, the rules that keep one administrator, and signing in.
+
+Shared by the dashboard and the command line (`affectwatch user ...`), so that both apply one set of rules.
 
 Passwords are hashed with werkzeug's scrypt. A sign-in session is a random token: the browser's
 signed cookie holds it and the database only its SHA-256, so sessions can be ended from the server
@@ -22,9 +24,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from affectwatch.exceptions import AuthError, FieldErrors, ThrottledError
 from affectwatch.queries import users as q
-from dashboard.roles import ROLES
 
 log = logging.getLogger(__name__)
+
+ROLES: tuple[str, ...] = ("admin", "staff", "analyst")  # what each may do in the dashboard: dashboard/roles.py
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 MIN_PASSWORD = 10

@@ -1,4 +1,4 @@
-"""Time as the producer sees it, behind one small interface so tests can use a fake clock."""
+"""Time as the producer and the capture code see it, behind one small interface so tests can use a fake clock."""
 
 from __future__ import annotations
 

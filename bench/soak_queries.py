@@ -1,5 +1,6 @@
-"""What the fault and soak harness (bench/soak.py) reads and does to Postgres: frame accounting, duplicate
-checks, and the database outage it fakes on a shared server (no connections, backends terminated)."""
+"""What the fault and soak harness (bench/soak.py, bench/throughput.py) reads and does to Postgres: frame
+accounting, duplicate checks, and the database outage it fakes on a shared server (no connections, backends
+terminated). Kept beside the harness, out of the shipped package: no process runs these."""
 
 from __future__ import annotations
 
