@@ -1,7 +1,8 @@
 """`affectwatch user create|list|password|disable`: dashboard accounts from the command line.
 
-The first administrator is made here: `affectwatch user create --admin NAME` (the password is asked
-for twice, or read from --password-file / AFFECTWATCH_NEW_PASSWORD for scripts).
+The first administrator is made here: `affectwatch user create --admin` asks for the name (or takes it
+as an argument) and for the password twice (or reads it from --password-file / AFFECTWATCH_NEW_PASSWORD
+for scripts).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("user", help="dashboard accounts: create, list, password, disable")
     inner = p.add_subparsers(dest="user_command", required=True, metavar="ACTION")
     c = inner.add_parser("create", help="add an account (--admin for an administrator)")
-    c.add_argument("username")
+    c.add_argument("username", nargs="?", help="the sign-in name (asked for when left out)")
     role = c.add_mutually_exclusive_group()
     role.add_argument("--admin", action="store_const", const="admin", dest="role", help="an administrator")
     role.add_argument("--role", choices=["admin", "staff", "analyst"], help="role (default: staff)")
@@ -54,15 +55,29 @@ def read_password(path: Path | None) -> str:
     return first
 
 
+def read_username(given: str | None) -> str:
+    """The name given on the command line, or asked for on the terminal."""
+    if given is not None:
+        return given.strip()
+    try:
+        name = input("User name: ").strip()
+    except EOFError as exc:
+        raise FieldErrors({"username": "no name was given (affectwatch user create [--admin] NAME)"}) from exc
+    if not name:
+        raise FieldErrors({"username": "no name was given (affectwatch user create [--admin] NAME)"})
+    return name
+
+
 def create(args: argparse.Namespace, config: Config) -> int:
     from dashboard.accounts import create_account
 
     role = args.role or "staff"
+    username = read_username(args.username)
     with connect(config) as conn:
-        user_id = create_account(conn, args.username, read_password(args.password_file), role, args.name,
+        user_id = create_account(conn, username, read_password(args.password_file), role, args.name,
                                  config.password_hash)
         conn.commit()
-    print(f"created {role} account {args.username} (id {user_id})")
+    print(f"created {role} account {username} (id {user_id})")
     return 0
 
 
