@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any, TypeAlias
 
+from affectwatch import audit
 from affectwatch.config import Config
 from affectwatch.db import transaction
 from affectwatch.queries import cameras
@@ -39,7 +40,7 @@ def _add_parser(actions: Sub) -> None:
 
 
 def add(args: argparse.Namespace, config: Config) -> int:
-    with transaction(config) as conn:
+    with audit.cli_transaction(config) as conn:
         resident_id = find_resident(conn, args.resident).id if args.resident else None
         fps = config.sample_fps if args.fps is None else args.fps
         camera = cameras.add_camera(conn, args.name, args.source, location=args.location, sample_fps=fps,
@@ -99,7 +100,7 @@ def _update_parser(actions: Sub) -> None:
 
 
 def update(args: argparse.Namespace, config: Config) -> int:
-    with transaction(config) as conn:
+    with audit.cli_transaction(config) as conn:
         camera = cameras.find_camera(conn, args.camera)
         resident: int | cameras.Keep | None = cameras.KEEP
         if args.resident:
@@ -119,7 +120,7 @@ def _remove_parser(actions: Sub) -> None:
 
 
 def remove(args: argparse.Namespace, config: Config) -> int:
-    with transaction(config) as conn:
+    with audit.cli_transaction(config) as conn:
         camera = cameras.remove_camera(conn, cameras.find_camera(conn, args.camera).id)
     print(f"removed camera {camera.id} {camera.name!r}")
     return 0

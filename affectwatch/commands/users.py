@@ -12,6 +12,7 @@ import getpass
 import os
 from pathlib import Path
 
+from affectwatch import audit
 from affectwatch.config import Config
 from affectwatch.db import connect
 from affectwatch.exceptions import AuthError, FieldErrors, NotFoundError
@@ -74,6 +75,7 @@ def create(args: argparse.Namespace, config: Config) -> int:
     role = args.role or "staff"
     username = read_username(args.username)
     with connect(config) as conn:
+        audit.bind(conn, audit.cli_actor())
         user_id = create_account(conn, username, read_password(args.password_file), role, args.name,
                                  config.password_hash)
         conn.commit()
@@ -104,6 +106,7 @@ def set_password(args: argparse.Namespace, config: Config) -> int:
     if problem:
         raise FieldErrors({"password": problem})
     with connect(config) as conn:
+        audit.bind(conn, audit.cli_actor())
         user_id = _user_id(conn, args.username)
         q.update_user(conn, user_id, {"password_hash": hash_password(password, config.password_hash)})
         q.delete_user_sessions(conn, user_id)
@@ -114,6 +117,7 @@ def set_password(args: argparse.Namespace, config: Config) -> int:
 
 def disable(args: argparse.Namespace, config: Config) -> int:
     with connect(config) as conn:
+        audit.bind(conn, audit.cli_actor())
         user_id = _user_id(conn, args.username)
         q.update_user(conn, user_id, {"active": False})
         q.delete_user_sessions(conn, user_id)
