@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from affectwatch.exceptions import AffectWatchError, SourceError
-from affectwatch.sources import redact, validate_source
+from affectwatch.sources import SourcePolicy, redact, validate_source
 from producer.batch import encode_jpeg
 from producer.capture import open_capture
 from producer.clock import SystemClock
@@ -13,9 +13,10 @@ from producer.clock import SystemClock
 TEST_JPEG_QUALITY = 90
 
 
-def grab_frame(source: str, timeout: float = 15.0) -> bytes:
-    """The first frame of a source as JPEG bytes; SourceError if it is refused or gives none in time."""
-    checked = validate_source(source)
+def grab_frame(source: str, timeout: float = 15.0, policy: SourcePolicy | None = None) -> bytes:
+    """The first frame of a source as JPEG bytes; SourceError if it is refused (by `policy` too: where a source
+    may point) or gives none in time."""
+    checked = validate_source(source, policy=policy)
     result: dict[str, bytes | Exception] = {}
     thread = threading.Thread(target=_grab_into, args=(checked.text, result), name="grab-frame", daemon=True)
     thread.start()

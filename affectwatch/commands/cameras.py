@@ -13,7 +13,7 @@ from affectwatch.db import transaction
 from affectwatch.queries import cameras
 from affectwatch.queries.camera_status import list_status
 from affectwatch.queries.residents import find_resident
-from affectwatch.sources import redact
+from affectwatch.sources import SourcePolicy, redact
 
 Sub: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
@@ -44,7 +44,8 @@ def add(args: argparse.Namespace, config: Config) -> int:
         resident_id = find_resident(conn, args.resident).id if args.resident else None
         fps = config.sample_fps if args.fps is None else args.fps
         camera = cameras.add_camera(conn, args.name, args.source, location=args.location, sample_fps=fps,
-                                    enabled=not args.disabled, resident_id=resident_id)
+                                    enabled=not args.disabled, resident_id=resident_id,
+                                    policy=SourcePolicy.from_config(config))
     print(f"added camera {camera.id} {camera.name!r}: {redact(camera.source)}")
     return 0
 
@@ -108,7 +109,8 @@ def update(args: argparse.Namespace, config: Config) -> int:
         elif args.no_resident:
             resident = None
         camera = cameras.update_camera(conn, camera.id, name=args.name, source=args.source, location=args.location,
-                                       sample_fps=args.fps, enabled=args.enabled, resident_id=resident)
+                                       sample_fps=args.fps, enabled=args.enabled, resident_id=resident,
+                                       policy=SourcePolicy.from_config(config))
     print(f"updated camera {camera.id} {camera.name!r}")
     return 0
 
@@ -138,7 +140,7 @@ def test(args: argparse.Namespace, config: Config) -> int:
     from producer.grab import grab_frame
 
     source = _source_of(args.camera, config)
-    jpeg = grab_frame(source, args.timeout)
+    jpeg = grab_frame(source, args.timeout, SourcePolicy.from_config(config))
     args.out.write_bytes(jpeg)
     print(f"grabbed a frame from {redact(source)}: {len(jpeg)} bytes -> {args.out}")
     return 0
