@@ -23,7 +23,6 @@ import ssl
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +34,7 @@ from affectwatch.commands.dashboard import proxy_settings
 from affectwatch.config import Config
 from affectwatch.exceptions import ConfigError
 from dashboard.accounts import create_account
-from tests.test_browser_dashboard import CHROMIUM, DRIVER, FLAGS, ensure_chart_library, ensure_chromium
+from tests.test_browser_dashboard import chromium, ensure_chart_library
 from tests.test_dashboard_support import FAST_HASH, PASSWORD, db
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -170,23 +169,10 @@ def site(config: Config, redis_conn: Any, tmp_path: Path) -> Iterator[Site]:
 
 @pytest.fixture()
 def browser(site: Site) -> Iterator[Any]:
-    ensure_chromium()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in FLAGS:
-        options.add_argument(flag)
-    profile = Path(os.environ.get("TMPDIR", "/tmp")) / f"affectwatch-chromium-{uuid.uuid4().hex}"
-    options.add_argument(f"--user-data-dir={profile}")
-    options.add_argument(f"--host-resolver-rules=MAP {HOST} 127.0.0.1")
-    options.add_argument(f"--ignore-certificate-errors-spki-list={site.spki}")  # this certificate, no other
-    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
-    driver.set_page_load_timeout(60)
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
+    # The test's name resolves to 127.0.0.1, and only this certificate's key is trusted (no other error ignored).
+    with chromium(f"--host-resolver-rules=MAP {HOST} 127.0.0.1",
+                  f"--ignore-certificate-errors-spki-list={site.spki}") as driver:
+        yield driver
 
 
 def test_sign_in_through_the_tls_proxy_in_a_browser(site: Site, browser: Any, config: Config) -> None:
