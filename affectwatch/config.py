@@ -157,7 +157,8 @@ class Config:
                                      "(AFFECTWATCH_TRUSTED_PROXY empty)")
     session_idle_minutes: int = setting(120, _positive(int), "idle minutes after which a dashboard session ends")
     session_max_hours: int = setting(12, _positive(int), "hours after which a dashboard session ends in any case")
-    login_max_failures: int = setting(5, _positive(int), "failed sign-ins (per name, 15 min) before sign-in slows down")
+    login_max_failures: int = setting(5, _positive(int),
+                                      "failed sign-ins (per name and address, 15 min) before that address slows down")
     password_hash: str = setting("scrypt", doc="how new passwords are hashed: scrypt, or pbkdf2:sha256[:ROUNDS]")
     dashboard_poll_seconds: float = setting(10.0, _positive(float), "seconds between dashboard checks for new alerts")
     alert_window_minutes: float = setting(10.0, _positive(float), "sliding window of capture time the alert rule reads")

@@ -46,8 +46,8 @@ def serve(args: argparse.Namespace, config: Config) -> int:
 
     from dashboard import create_app
 
+    app = create_app(config)  # refuses a production configuration with default secrets first
     proxy = proxy_settings(config, args.trusted_proxy)
-    app = create_app(config)
     host, port = args.host or config.dashboard_host, args.port or config.dashboard_port
     log.info("dashboard on http://%s:%d (%s%s)", host, port, config.environment,
              f", behind the proxy at {proxy['trusted_proxy']}" if proxy else "")
