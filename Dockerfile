@@ -19,6 +19,6 @@ COPY dashboard ./dashboard
 COPY migrations ./migrations
 COPY --from=assets /assets/node_modules ./dashboard/node_modules
 RUN pip install -e ".[worker]"
-RUN useradd --system --uid 10001 affectwatch
+RUN useradd --system --uid 10001 affectwatch && mkdir -p /var/lib/affectwatch/media
 USER affectwatch
 ENTRYPOINT ["affectwatch"]

@@ -4,8 +4,12 @@ Shared by the dashboard and the command line (`affectwatch user ...`), so that b
 
 Passwords are hashed with werkzeug's scrypt. A sign-in session is a random token: the browser's
 signed cookie holds it and the database only its SHA-256, so sessions can be ended from the server
-(signing out, an account disabled or its password changed). Repeated failed sign-ins for one name
-or from one address make the next attempt wait, doubling each time.
+(signing out, an account disabled or its password changed). Repeated failed sign-ins for one name from
+one address, or for any names from one address, make that address's next attempt wait, doubling each
+time; another address is not slowed (so nobody can keep a carer out from elsewhere), and a success
+clears only its own address's failures. One address's attempts are checked and counted in turn, under
+a database lock, so parallel guesses cannot slip past the count. Every sign-in, and every refused one,
+is written to the audit log.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 MIN_PASSWORD = 10
 FAILURE_WINDOW = timedelta(minutes=15)
 LONGEST_WAIT = 300
-ADDRESS_FACTOR = 4  # an address (a shared nurses' station) may fail this many times more than one name
+ADDRESS_FACTOR = 4  # an address (a shared nurses' station) may fail this many times more, over all names
 BAD_SIGN_IN = "Unknown user name or wrong password."
 DEFAULT_METHOD = "scrypt"
 
@@ -140,7 +144,7 @@ def _keep_an_admin(conn: q.Conn, demoting_self: bool) -> None:
 
 
 def throttle_wait(conn: q.Conn, username: str, remote_addr: str, now: datetime, max_failures: int) -> int:
-    """Seconds to wait before this name and address may try again (0: now)."""
+    """Seconds to wait before this name may be tried again from this address (0: now)."""
     seen = q.recent_failures(conn, username, remote_addr, now - FAILURE_WINDOW)
     waits = [_wait(int(seen["by_name"]), seen["last_by_name"], max_failures, now),
              _wait(int(seen["by_addr"]), seen["last_by_addr"], max_failures * ADDRESS_FACTOR, now)]
@@ -157,20 +161,41 @@ def _wait(failures: int, last: datetime | None, limit: int, now: datetime) -> in
 def sign_in(conn: q.Conn, username: str, password: str, remote_addr: str, now: datetime,
             policy: SignInPolicy) -> q.Row:
     """The account for these credentials; AuthError when wrong, ThrottledError when tried too often."""
-    wait = throttle_wait(conn, username, remote_addr, now, policy.max_failures)
+    from affectwatch import audit
+
+    with conn.transaction():  # the address's lock is held until the failure or success is written
+        q.lock_sign_in(conn, remote_addr)
+        wait = throttle_wait(conn, username, remote_addr, now, policy.max_failures)
+        user = None if wait else q.credentials(conn, username)
+        ok = not wait and check_password_hash(user["password_hash"] if user else _dummy_hash(policy.hash_method),
+                                              password)
+        outcome = _outcome(wait, user, ok)
+        user_id = None if user is None else int(user["id"])
+        audit.record_sign_in(conn, username, user_id, remote_addr, outcome)
+        if outcome == "ok":
+            q.clear_failures(conn, username, remote_addr)
+            q.mark_login(conn, int(user_id or 0), now)
+        elif not wait:
+            q.record_failure(conn, username, remote_addr, now)
     if wait:
         log.warning("sign-in for %r from %s throttled for %d s", username[:64], remote_addr, wait)
         raise ThrottledError(f"Too many failed sign-ins. Try again in {wait} seconds.", wait)
-    user = q.credentials(conn, username)
-    ok = check_password_hash(user["password_hash"] if user else _dummy_hash(policy.hash_method), password)
-    if user is None or not ok or not user["active"]:
-        q.record_failure(conn, username, remote_addr, now)
-        log.warning("failed sign-in for %r from %s", username[:64], remote_addr)
+    if outcome != "ok" or user is None:
+        log.warning("failed sign-in for %r from %s (%s)", username[:64], remote_addr, outcome)
         raise AuthError(BAD_SIGN_IN)
-    q.clear_failures(conn, username)
-    q.mark_login(conn, int(user["id"]), now)
     log.info("user %d (%s) signed in from %s", user["id"], user["username"], remote_addr)
     return {k: v for k, v in user.items() if k != "password_hash"}
+
+
+def _outcome(wait: int, user: q.Row | None, password_ok: bool) -> str:
+    """What the audit log says of an attempt: ok, or why it was refused."""
+    if wait:
+        return f"throttled ({wait} s)"
+    if user is None:
+        return "unknown name"
+    if not password_ok:
+        return "wrong password"
+    return "ok" if user["active"] else "account disabled"
 
 
 def token_hash(token: str) -> bytes:

@@ -22,7 +22,7 @@ import numpy as np
 
 from affectwatch.clock import Clock, SystemClock
 from affectwatch.exceptions import AffectWatchError, CaptureError, FrameError, SourceError
-from affectwatch.sources import Source, SourceKind, image_files, redact, validate_source
+from affectwatch.sources import Source, SourceKind, SourcePolicy, image_files, redact, validate_source
 
 log = logging.getLogger(__name__)
 
@@ -159,9 +159,10 @@ def encode_jpeg(frame: np.ndarray, quality: int) -> bytes:
     return bytes(buf.tobytes())
 
 
-def grab_frame(source: str, timeout: float = 15.0) -> bytes:
-    """The first frame of a source as JPEG bytes; SourceError if it is refused or gives none in time."""
-    checked = validate_source(source)
+def grab_frame(source: str, timeout: float = 15.0, policy: SourcePolicy | None = None) -> bytes:
+    """The first frame of a source as JPEG bytes; SourceError if it is refused (by `policy` too: where a source
+    may point) or gives none in time."""
+    checked = validate_source(source, policy=policy)
     result: dict[str, bytes | Exception] = {}
     thread = threading.Thread(target=_grab_into, args=(checked.text, result), name="grab-frame", daemon=True)
     thread.start()

@@ -122,6 +122,10 @@ class Config:
     camera_poll_seconds: float = setting(5.0, _positive(float), "how often the producer re-reads the cameras")
     camera_max_backoff: float = setting(60.0, _positive(float), "longest wait between reconnects of a failing camera")
     loop_files: bool = setting(True, _bool, "play video files and image folders in a loop")
+    media_root: Path = setting(Path("/var/lib/affectwatch/media"), Path,
+                               "the folder camera video files and image folders must lie in (scripts/run.sh: media/)")
+    allow_local_sources: bool = setting(False, _bool, "allow network camera sources on loopback, link-local and "
+                                        "cloud-metadata addresses")
     min_face_size: int = setting(40, _positive(int), "MTCNN minimum face size in pixels (of the scaled frame)")
     detect_max_side: int = setting(960, _non_negative(int),
                                    "frames are scaled so their longer side is at most this before detection (0: never)")
@@ -147,9 +151,14 @@ class Config:
     dashboard_host: str = setting("127.0.0.1", doc="dashboard listen address")
     dashboard_port: int = setting(8000, _positive(int), "dashboard listen port")
     dashboard_threads: int = setting(8, _positive(int), "dashboard (waitress) worker threads")
+    trusted_proxy: str = setting("", doc="address of the TLS reverse proxy whose X-Forwarded-For/-Proto the dashboard "
+                                 "trusts (empty: none; docker-compose.yml: its proxy service)")
+    allow_plain_http: bool = setting(False, _bool, "let the dashboard start in production with no TLS proxy in front "
+                                     "(AFFECTWATCH_TRUSTED_PROXY empty)")
     session_idle_minutes: int = setting(120, _positive(int), "idle minutes after which a dashboard session ends")
     session_max_hours: int = setting(12, _positive(int), "hours after which a dashboard session ends in any case")
-    login_max_failures: int = setting(5, _positive(int), "failed sign-ins (per name, 15 min) before sign-in slows down")
+    login_max_failures: int = setting(5, _positive(int),
+                                      "failed sign-ins (per name and address, 15 min) before that address slows down")
     password_hash: str = setting("scrypt", doc="how new passwords are hashed: scrypt, or pbkdf2:sha256[:ROUNDS]")
     new_password: str = setting("", doc="password `affectwatch user create|password` set instead of asking (scripts)",
                                 secret=True)

@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 
 from affectwatch.exceptions import AffectWatchError, NotFoundError
 from affectwatch.queries import cameras, residents
-from affectwatch.sources import redact
+from affectwatch.sources import SourcePolicy, redact
 from dashboard import inputs, snapshot
 from dashboard.auth import requires
 from dashboard.context import config, db, now
@@ -17,6 +17,11 @@ from dashboard.health import camera_rows, one_camera
 
 bp = Blueprint("cameras", __name__, url_prefix="/cameras")
 MANAGE = "cameras:manage"
+
+
+def camera_values(values: inputs.Values, partial: bool) -> dict[str, Any]:
+    """inputs.camera's keyword arguments, with the policy on where a source may point (AFFECTWATCH_MEDIA_ROOT...)."""
+    return {**inputs.camera(values, partial), "policy": SourcePolicy.from_config(config())}
 
 
 def with_source_kept(values: dict[str, Any], current: cameras.Camera) -> dict[str, Any]:
@@ -49,7 +54,7 @@ def create() -> ResponseReturnValue:
     if request.method == "GET":
         return form_page({"enabled": True, "sample_fps": config().sample_fps})
     try:
-        cam = cameras.add_camera(db(), **inputs.camera(request.form, partial=False))
+        cam = cameras.add_camera(db(), **camera_values(request.form, partial=False))
     except AffectWatchError as exc:
         return form_page(inputs.echoed(request.form), str(exc), 400)
     flash(f"Camera {cam.name} registered.", "success")
@@ -63,7 +68,7 @@ def edit(camera_id: int) -> ResponseReturnValue:
     if request.method == "GET":
         return form_page({**vars(current), "source": redact(current.source)})
     try:
-        values = with_source_kept(inputs.camera(request.form, partial=False), current)
+        values = with_source_kept(camera_values(request.form, partial=False), current)
         cam = cameras.update_camera(db(), camera_id, **values)
     except NotFoundError:
         raise

@@ -12,7 +12,7 @@ import numpy as np
 
 from affectwatch.capture import grab_frame
 from affectwatch.exceptions import AffectWatchError
-from affectwatch.sources import redact
+from affectwatch.sources import SourcePolicy, redact
 
 log = logging.getLogger(__name__)
 TIMEOUT_SECONDS = 10.0
@@ -35,9 +35,11 @@ class Shot:
 
 def take(source_text: str, camera_id: int | None, user_id: int) -> Shot:
     """One frame from the source, as a JPEG; never raises for a bad or unreachable source."""
+    from dashboard.context import config
+
     started = time.monotonic()
     try:
-        frame = _decode(grab_frame(source_text, TIMEOUT_SECONDS))
+        frame = _decode(grab_frame(source_text, TIMEOUT_SECONDS, SourcePolicy.from_config(config())))
     except AffectWatchError as exc:
         log.info("camera %s test by user %d failed: %s", camera_id, user_id, exc)
         return Shot(False, str(exc))

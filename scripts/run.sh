@@ -7,6 +7,9 @@ cd "$ROOT"
 source scripts/setup.sh
 LOGS="${AFFECTWATCH_LOG_DIR:-$ROOT/.cache/logs}"
 mkdir -p "$LOGS"
+# Camera video files and image folders must lie here (the demo's video is written here too).
+export AFFECTWATCH_MEDIA_ROOT="${AFFECTWATCH_MEDIA_ROOT:-$ROOT/media}"
+mkdir -p "$AFFECTWATCH_MEDIA_ROOT"
 
 say "migrating the database"
 affectwatch migrate

@@ -52,12 +52,16 @@ def _admin(autocommit: bool = True) -> psycopg.Connection[tuple[object, ...]]:
 
 
 @pytest.fixture(scope="session")
-def base_config() -> Iterator[Config]:
-    """A migrated, empty database of this run's own, dropped at the end."""
+def base_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Config]:
+    """A migrated, empty database of this run's own, dropped at the end. Camera files made by the tests lie
+    under pytest's temporary folder, which is the media root (for commands run in-process too)."""
     with _admin() as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(TEST_DB)))
     url = psycopg.conninfo.make_conninfo(SERVER_URL, dbname=TEST_DB)
-    config = replace(Config.from_env({}), database_url=url, redis_url=REDIS_URL, queue=f"frames-test-{os.getpid()}")
+    media = tmp_path_factory.getbasetemp()
+    os.environ["AFFECTWATCH_MEDIA_ROOT"] = str(media)
+    config = replace(Config.from_env({}), database_url=url, redis_url=REDIS_URL, queue=f"frames-test-{os.getpid()}",
+                     media_root=media)
     migrate(config)
     yield config
     with _admin() as conn:

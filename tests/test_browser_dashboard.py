@@ -66,24 +66,33 @@ def ensure_chart_library() -> None:
                    capture_output=True, timeout=600)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+@contextmanager
+def chromium(*flags: str) -> Iterator[Any]:
+    """Headless Chromium (installed when missing) at a tablet's size, with these flags besides FLAGS."""
     ensure_chromium()
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in FLAGS:
+    for flag in (*FLAGS, *flags):
         options.add_argument(flag)
     profile = Path(os.environ.get("TMPDIR", "/tmp")) / f"affectwatch-chromium-{uuid.uuid4().hex}"
     options.add_argument(f"--user-data-dir={profile}")
     options.add_argument(f"--window-size={TABLET[0]},{TABLET[1]}")
     driver = webdriver.Chrome(service=Service(DRIVER), options=options)
     driver.set_page_load_timeout(60)
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with chromium() as driver:
+        yield driver
 
 
 @pytest.fixture()

@@ -7,12 +7,13 @@ import json
 from pathlib import Path
 from typing import Any, TypeAlias
 
+from affectwatch import audit
 from affectwatch.config import Config
 from affectwatch.db import transaction
 from affectwatch.queries import cameras
 from affectwatch.queries.camera_status import list_status
 from affectwatch.queries.residents import find_resident
-from affectwatch.sources import redact
+from affectwatch.sources import SourcePolicy, redact
 
 Sub: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
@@ -39,11 +40,12 @@ def _add_parser(actions: Sub) -> None:
 
 
 def add(args: argparse.Namespace, config: Config) -> int:
-    with transaction(config) as conn:
+    with audit.cli_transaction(config) as conn:
         resident_id = find_resident(conn, args.resident).id if args.resident else None
         fps = config.sample_fps if args.fps is None else args.fps
         camera = cameras.add_camera(conn, args.name, args.source, location=args.location, sample_fps=fps,
-                                    enabled=not args.disabled, resident_id=resident_id)
+                                    enabled=not args.disabled, resident_id=resident_id,
+                                    policy=SourcePolicy.from_config(config))
     print(f"added camera {camera.id} {camera.name!r}: {redact(camera.source)}")
     return 0
 
@@ -99,7 +101,7 @@ def _update_parser(actions: Sub) -> None:
 
 
 def update(args: argparse.Namespace, config: Config) -> int:
-    with transaction(config) as conn:
+    with audit.cli_transaction(config) as conn:
         camera = cameras.find_camera(conn, args.camera)
         resident: int | cameras.Keep | None = cameras.KEEP
         if args.resident:
@@ -107,7 +109,8 @@ def update(args: argparse.Namespace, config: Config) -> int:
         elif args.no_resident:
             resident = None
         camera = cameras.update_camera(conn, camera.id, name=args.name, source=args.source, location=args.location,
-                                       sample_fps=args.fps, enabled=args.enabled, resident_id=resident)
+                                       sample_fps=args.fps, enabled=args.enabled, resident_id=resident,
+                                       policy=SourcePolicy.from_config(config))
     print(f"updated camera {camera.id} {camera.name!r}")
     return 0
 
@@ -119,7 +122,7 @@ def _remove_parser(actions: Sub) -> None:
 
 
 def remove(args: argparse.Namespace, config: Config) -> int:
-    with transaction(config) as conn:
+    with audit.cli_transaction(config) as conn:
         camera = cameras.remove_camera(conn, cameras.find_camera(conn, args.camera).id)
     print(f"removed camera {camera.id} {camera.name!r}")
     return 0
@@ -137,7 +140,7 @@ def test(args: argparse.Namespace, config: Config) -> int:
     from affectwatch.capture import grab_frame
 
     source = _source_of(args.camera, config)
-    jpeg = grab_frame(source, args.timeout)
+    jpeg = grab_frame(source, args.timeout, SourcePolicy.from_config(config))
     args.out.write_bytes(jpeg)
     print(f"grabbed a frame from {redact(source)}: {len(jpeg)} bytes -> {args.out}")
     return 0

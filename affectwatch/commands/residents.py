@@ -7,6 +7,7 @@ import json
 from dataclasses import asdict
 from typing import TypeAlias
 
+from affectwatch import audit
 from affectwatch.commands.history import add_erase_parser
 from affectwatch.config import Config
 from affectwatch.db import transaction
@@ -35,7 +36,7 @@ def _add_parser(actions: Sub) -> None:
 
 
 def add(args: argparse.Namespace, config: Config) -> int:
-    with transaction(config) as conn:
+    with audit.cli_transaction(config) as conn:
         resident = residents.add_resident(conn, args.name, room=args.room, monitored=not args.unmonitored)
     print(f"added resident {resident.id} {resident.name!r}")
     return 0
@@ -71,7 +72,7 @@ def _update_parser(actions: Sub) -> None:
 
 
 def update(args: argparse.Namespace, config: Config) -> int:
-    with transaction(config) as conn:
+    with audit.cli_transaction(config) as conn:
         found = residents.find_resident(conn, args.resident)
         resident = residents.update_resident(conn, found.id, name=args.name, room=args.room, monitored=args.monitored)
     print(f"updated resident {resident.id} {resident.name!r}")
@@ -86,7 +87,7 @@ def _remove_parser(actions: Sub) -> None:
 
 
 def remove(args: argparse.Namespace, config: Config) -> int:
-    with transaction(config) as conn:
+    with audit.cli_transaction(config) as conn:
         found = residents.find_resident(conn, args.resident)
         events = residents.count_events(conn, found.id)
         if events and not args.yes:

@@ -1,8 +1,8 @@
 """`affectwatch user create|list|password|disable`: dashboard accounts from the command line.
 
-The first administrator is made here: `affectwatch user create --admin NAME` (the password is asked
-for twice, or read from --password-file / AFFECTWATCH_NEW_PASSWORD(_FILE) for scripts). The rules
-are those the dashboard applies, in affectwatch.accounts.
+The first administrator is made here: `affectwatch user create --admin` asks for the name (or takes it
+as an argument) and for the password twice (or reads it from --password-file / AFFECTWATCH_NEW_PASSWORD(_FILE)
+for scripts). The rules are those the dashboard applies, in affectwatch.accounts.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import argparse
 import getpass
 from pathlib import Path
 
+from affectwatch import audit
 from affectwatch.accounts import ROLES, create_account, hash_password, password_problem
 from affectwatch.config import Config
 from affectwatch.db import connect
@@ -22,7 +23,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("user", help="dashboard accounts: create, list, password, disable")
     inner = p.add_subparsers(dest="user_command", required=True, metavar="ACTION")
     c = inner.add_parser("create", help="add an account (--admin for an administrator)")
-    c.add_argument("username")
+    c.add_argument("username", nargs="?", help="the sign-in name (asked for when left out)")
     role = c.add_mutually_exclusive_group()
     role.add_argument("--admin", action="store_const", const="admin", dest="role", help="an administrator")
     role.add_argument("--role", choices=ROLES, help="role (default: staff)")
@@ -55,13 +56,28 @@ def read_password(path: Path | None, configured: str = "") -> str:
     return first
 
 
+def read_username(given: str | None) -> str:
+    """The name given on the command line, or asked for on the terminal."""
+    if given is not None:
+        return given.strip()
+    try:
+        name = input("User name: ").strip()
+    except EOFError as exc:
+        raise FieldErrors({"username": "no name was given (affectwatch user create [--admin] NAME)"}) from exc
+    if not name:
+        raise FieldErrors({"username": "no name was given (affectwatch user create [--admin] NAME)"})
+    return name
+
+
 def create(args: argparse.Namespace, config: Config) -> int:
     role = args.role or "staff"
+    username = read_username(args.username)
     with connect(config) as conn:
-        user_id = create_account(conn, args.username, read_password(args.password_file, config.new_password), role,
+        audit.bind(conn, audit.cli_actor())
+        user_id = create_account(conn, username, read_password(args.password_file, config.new_password), role,
                                  args.name, config.password_hash)
         conn.commit()
-    print(f"created {role} account {args.username} (id {user_id})")
+    print(f"created {role} account {username} (id {user_id})")
     return 0
 
 
@@ -86,6 +102,7 @@ def set_password(args: argparse.Namespace, config: Config) -> int:
     if problem:
         raise FieldErrors({"password": problem})
     with connect(config) as conn:
+        audit.bind(conn, audit.cli_actor())
         user_id = _user_id(conn, args.username)
         q.update_user(conn, user_id, {"password_hash": hash_password(password, config.password_hash)})
         q.delete_user_sessions(conn, user_id)
@@ -96,6 +113,7 @@ def set_password(args: argparse.Namespace, config: Config) -> int:
 
 def disable(args: argparse.Namespace, config: Config) -> int:
     with connect(config) as conn:
+        audit.bind(conn, audit.cli_actor())
         user_id = _user_id(conn, args.username)
         q.update_user(conn, user_id, {"active": False})
         q.delete_user_sessions(conn, user_id)

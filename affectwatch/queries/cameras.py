@@ -17,7 +17,7 @@ from psycopg.rows import class_row
 
 from affectwatch.exceptions import NotFoundError, ValidationError
 from affectwatch.queries.common import integrity_error, set_clause
-from affectwatch.sources import validate_source
+from affectwatch.sources import SourcePolicy, validate_source
 
 MAX_SAMPLE_FPS = 30.0
 Conn = psycopg.Connection[Any]
@@ -48,9 +48,11 @@ KEEP = Keep.KEEP
 
 
 def add_camera(conn: Conn, name: str, source: str, location: str = "", sample_fps: float = 2.0,
-               enabled: bool = True, resident_id: int | None = None) -> Camera:
-    values = {"name": check_name(name), "source": validate_source(source).text, "location": check_location(location),
-              "sample_fps": check_sample_fps(sample_fps), "enabled": enabled, "resident_id": resident_id}
+               enabled: bool = True, resident_id: int | None = None, policy: SourcePolicy | None = None) -> Camera:
+    """Register a camera; `policy` (for a source a person chose) also checks where the source points."""
+    values = {"name": check_name(name), "source": validate_source(source, policy=policy).text,
+              "location": check_location(location), "sample_fps": check_sample_fps(sample_fps), "enabled": enabled,
+              "resident_id": resident_id}
     query = sql.SQL("INSERT INTO cameras (name, source, location, sample_fps, enabled, resident_id)"
                     " VALUES (%(name)s, %(source)s, %(location)s, %(sample_fps)s, %(enabled)s, %(resident_id)s)"
                     " RETURNING {}").format(COLUMNS)
@@ -88,9 +90,9 @@ def list_cameras(conn: Conn, enabled_only: bool = False) -> list[Camera]:
 
 def update_camera(conn: Conn, camera_id: int, *, name: str | None = None, source: str | None = None,
                   location: str | None = None, sample_fps: float | None = None, enabled: bool | None = None,
-                  resident_id: int | Keep | None = KEEP) -> Camera:
+                  resident_id: int | Keep | None = KEEP, policy: SourcePolicy | None = None) -> Camera:
     """Change the given fields (None or KEEP: unchanged; resident_id=None unassigns the resident)."""
-    changes = _changes(name, source, location, sample_fps, enabled)
+    changes = _changes(name, source, location, sample_fps, enabled, policy)
     if resident_id is not KEEP:
         changes["resident_id"] = resident_id
     if not changes:
@@ -131,10 +133,10 @@ def check_sample_fps(fps: float) -> float:
 
 
 def _changes(name: str | None, source: str | None, location: str | None, sample_fps: float | None,
-             enabled: bool | None) -> dict[str, object]:
+             enabled: bool | None, policy: SourcePolicy | None) -> dict[str, object]:
     checked: dict[str, object] = {
         "name": None if name is None else check_name(name),
-        "source": None if source is None else validate_source(source).text,
+        "source": None if source is None else validate_source(source, policy=policy).text,
         "location": None if location is None else check_location(location),
         "sample_fps": None if sample_fps is None else check_sample_fps(sample_fps),
         "enabled": enabled,

@@ -12,6 +12,7 @@ Row = dict[str, Any]
 
 USER_COLUMNS = "id, username, display_name, role, active, last_login_at, created_at, updated_at"
 EDITABLE = ("display_name", "role", "active", "password_hash")
+SIGN_IN_LOCK = 0x5349_474E  # "SIGN": the class of the advisory locks taken per address
 
 
 def _one(row: Row | None) -> Row:
@@ -116,20 +117,28 @@ def record_failure(conn: Conn, username: str, remote_addr: str, at: datetime) ->
 RECENT_FAILURES = """
 SELECT count(*) FILTER (WHERE lower(username) = lower(%(name)s)) AS by_name,
        max(failed_at) FILTER (WHERE lower(username) = lower(%(name)s)) AS last_by_name,
-       count(*) FILTER (WHERE remote_addr = %(addr)s) AS by_addr,
-       max(failed_at) FILTER (WHERE remote_addr = %(addr)s) AS last_by_addr
+       count(*) AS by_addr,
+       max(failed_at) AS last_by_addr
 FROM login_failures
-WHERE failed_at > %(since)s AND (lower(username) = lower(%(name)s) OR remote_addr = %(addr)s)
+WHERE failed_at > %(since)s AND remote_addr = %(addr)s
 """
 
 
 def recent_failures(conn: Conn, username: str, remote_addr: str, since: datetime) -> Row:
-    """Failed sign-ins since `since` for this name and for this address, each with the latest time."""
+    """Failed sign-ins from this address since `since`: for this name (by_name) and for any (by_addr), with
+    the latest time of each. Failures from other addresses do not count against this one."""
     return _one(conn.execute(RECENT_FAILURES, {"name": username, "addr": remote_addr, "since": since}).fetchone())
 
 
-def clear_failures(conn: Conn, username: str) -> None:
-    conn.execute("DELETE FROM login_failures WHERE lower(username) = lower(%s)", (username,))
+def lock_sign_in(conn: Conn, remote_addr: str) -> None:
+    """Hold, until the transaction ends, the lock that makes one address's sign-ins check and count in turn."""
+    conn.execute("SELECT pg_advisory_xact_lock(%s::integer, hashtext(%s))", (SIGN_IN_LOCK, remote_addr))
+
+
+def clear_failures(conn: Conn, username: str, remote_addr: str) -> None:
+    """Forget this name's failures from this address (a success there); other addresses' stay counted."""
+    conn.execute("DELETE FROM login_failures WHERE lower(username) = lower(%s) AND remote_addr = %s",
+                 (username, remote_addr))
 
 
 def purge_failures(conn: Conn, before: datetime) -> int:

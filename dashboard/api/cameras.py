@@ -11,7 +11,7 @@ from affectwatch.queries import cameras
 from dashboard import inputs, snapshot
 from dashboard.api import bp
 from dashboard.auth import requires
-from dashboard.cameras import MANAGE, with_source_kept
+from dashboard.cameras import MANAGE, camera_values, with_source_kept
 from dashboard.context import config, db, now
 from dashboard.health import camera_rows, one_camera
 from dashboard.jsonio import body
@@ -30,7 +30,7 @@ def cameras_list() -> ResponseReturnValue:
 @bp.post("/cameras")
 @requires(MANAGE)
 def cameras_create() -> ResponseReturnValue:
-    cam = cameras.add_camera(db(), **inputs.camera(body(), partial=False))
+    cam = cameras.add_camera(db(), **camera_values(body(), partial=False))
     return one_camera(db(), cam.id, now(), config()), 201
 
 
@@ -44,7 +44,7 @@ def cameras_get(camera_id: int) -> ResponseReturnValue:
 @requires(MANAGE)
 def cameras_update(camera_id: int) -> ResponseReturnValue:
     current = cameras.get_camera(db(), camera_id)
-    cameras.update_camera(db(), camera_id, **with_source_kept(inputs.camera(body(), partial=True), current))
+    cameras.update_camera(db(), camera_id, **with_source_kept(camera_values(body(), partial=True), current))
     return one_camera(db(), camera_id, now(), config())
 
 
