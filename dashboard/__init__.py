@@ -16,7 +16,7 @@ from flask_wtf import CSRFProtect
 
 from affectwatch.config import Config
 from affectwatch.exceptions import ConfigError
-from dashboard import auth, context, errors, formatting, security, vendor
+from dashboard import auth, context, errors, formatting, security, telemetry, vendor
 from dashboard.access import check_every_view
 from dashboard.blueprints import BLUEPRINTS
 from dashboard.jsonio import JSONProvider
@@ -35,7 +35,7 @@ def create_app(config: Config | None = None, clock: context.Clock | None = None)
     app.config.update(_flask_settings(config))
     context.init_app(app, config, clock)
     csrf.init_app(app)
-    for module in (auth, errors, security, formatting):
+    for module in (telemetry, auth, errors, security, formatting):
         module.init_app(app)
     for bp in BLUEPRINTS:
         app.register_blueprint(bp)

@@ -17,7 +17,7 @@ from flask import Blueprint, Flask, abort, flash, g, redirect, render_template, 
 from flask.typing import ResponseReturnValue
 
 from affectwatch.exceptions import AuthError, ThrottledError
-from dashboard import accounts
+from dashboard import accounts, telemetry
 from dashboard.context import config, db, now
 from dashboard.roles import allowed
 
@@ -88,7 +88,15 @@ def client_addr() -> str:
 
 def start_session(username: str, password: str) -> dict[str, Any]:
     """Check the credentials and put a new session token in the cookie; raises AuthError."""
-    user = accounts.sign_in(db(), username, password, client_addr(), now(), policy())
+    try:
+        user = accounts.sign_in(db(), username, password, client_addr(), now(), policy())
+    except ThrottledError:
+        telemetry.SIGN_INS.labels("throttled").inc()
+        raise
+    except AuthError:
+        telemetry.SIGN_INS.labels("failure").inc()
+        raise
+    telemetry.SIGN_INS.labels("success").inc()
     token = accounts.open_session(db(), int(user["id"]), client_addr(), request.user_agent.string, now(), policy())
     session.clear()
     session.permanent = True

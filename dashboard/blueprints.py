@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from dashboard import alerts, auth, cameras, history, overview, residents, system, users, vendor
+from dashboard import alerts, auth, cameras, history, ops, overview, residents, system, users, vendor
 from dashboard.api import bp as api
 
 BLUEPRINTS: tuple[Blueprint, ...] = (
-    auth.bp, overview.bp, alerts.bp, history.bp, residents.bp, cameras.bp, system.bp, users.bp, vendor.bp, api,
+    auth.bp, overview.bp, alerts.bp, history.bp, residents.bp, cameras.bp, system.bp, users.bp, vendor.bp, ops.bp,
+    api,
 )

@@ -26,7 +26,7 @@ TITLES = {400: "Bad request", 401: "Please sign in", 403: "Not allowed", 404: "N
 
 
 def wants_json() -> bool:
-    return request.path.startswith("/api/")
+    return request.path.startswith("/api/") or request.path == "/metrics"
 
 
 def problem(status: int, message: str, errors: dict[str, str] | None = None) -> ResponseReturnValue:

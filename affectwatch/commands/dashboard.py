@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
+from affectwatch import telemetry
 from affectwatch.config import Config
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ def serve(args: argparse.Namespace, config: Config) -> int:
     from dashboard import create_app
 
     app = create_app(config)
+    telemetry.serve("dashboard", config.dashboard_metrics_port, config.metrics_host)
     host, port = args.host or config.dashboard_host, args.port or config.dashboard_port
     log.info("dashboard on http://%s:%d (%s)", host, port, config.environment)
     proxy: dict[str, object] = {}
