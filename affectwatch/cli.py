@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "affectwatch.commands.cameras",
     "affectwatch.commands.residents",
     "affectwatch.commands.users",
+    "affectwatch.commands.tokens",
     "affectwatch.commands.producer",
     "affectwatch.commands.worker",
     "affectwatch.commands.dashboard",

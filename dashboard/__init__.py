@@ -70,6 +70,7 @@ def _flask_settings(config: Config) -> dict[str, object]:
         "SESSION_COOKIE_SECURE": config.environment == "production",
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=config.session_max_hours),
         "WTF_CSRF_TIME_LIMIT": None,
+        "WTF_CSRF_CHECK_DEFAULT": False,  # dashboard.auth.check_csrf checks, except for API-token requests
         "WTF_CSRF_SSL_STRICT": config.environment == "production",
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     }

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from dashboard import alerts, auth, cameras, history, ops, overview, residents, system, users, vendor
+from dashboard import alerts, auth, cameras, history, ops, overview, residents, system, tokens, users, vendor
 from dashboard.api import bp as api
 
 BLUEPRINTS: tuple[Blueprint, ...] = (
     auth.bp, overview.bp, alerts.bp, history.bp, residents.bp, cameras.bp, system.bp, users.bp, vendor.bp, ops.bp,
-    api,
+    tokens.bp, api,
 )
