@@ -170,7 +170,7 @@ def store(conn: psycopg.Connection[Any], pipeline: Pipeline, info: JobInfo, expi
         faces = monitoring.recordable(conn, faces)  # none of a paused or unmonitored resident
         insert_frames(conn, frames)
         inserted = insert_faces(conn, faces)
-        changes = hooks.after_faces_committed(conn, pipeline.config, inserted)
+        changes = hooks.after_faces_committed(conn, pipeline.config, inserted) or []  # a plugged-in hook: None
         snapshots.take(conn, pipeline.config, inserted, {f.payload.frame_id: f.payload.jpeg for f in analysis.frames})
     alert_telemetry.count_changes("expression", (c.what for c in changes))
     return inserted
