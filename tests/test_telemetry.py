@@ -114,8 +114,9 @@ def test_serve_takes_the_next_free_port_only_when_allowed_to() -> None:
     first = telemetry.serve("worker", port, "127.0.0.1", spread=4)
     second = telemetry.serve("worker", port, "127.0.0.1", spread=4)
     try:
-        assert telemetry.port_of(first) == port and telemetry.port_of(second) == port + 1
-        assert "python_info" in {name for name, _ in scrape(port + 1)}
+        taken = telemetry.port_of(second)
+        assert telemetry.port_of(first) == port and port < taken < port + 4
+        assert "python_info" in {name for name, _ in scrape(taken)}
         with pytest.raises(ConfigError, match="AFFECTWATCH_PRODUCER_METRICS_PORT"):
             telemetry.serve("producer", port, "127.0.0.1")
         assert telemetry.serve("producer", 0, "127.0.0.1") is None
