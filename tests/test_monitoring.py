@@ -67,13 +67,30 @@ def test_prometheus_scrapes_each_process_where_compose_serves_it() -> None:
     assert mounted.startswith("./monitoring/prometheus.yml:")
 
 
+def exported() -> set[str]:
+    """Every sample name the processes' metrics can have."""
+    families = list(REGISTRY.collect())
+    return {s.name for f in families for s in f.samples} | {
+        f.name + suffix for f in families for suffix in ("_total", "_bucket", "_count", "_sum")}
+
+
+def test_the_alert_rules_are_loaded_and_read_exported_metrics() -> None:
+    config = yaml.safe_load((MONITORING / "prometheus.yml").read_text())
+    mounted = {v.split(":")[1]: v.split(":")[0] for v in compose()["services"]["prometheus"]["volumes"]}
+    (rule_file,) = config["rule_files"]
+    rules = yaml.safe_load((ROOT / mounted[rule_file].removeprefix("./")).read_text())
+    exprs = [r["expr"] for group in rules["groups"] for r in group["rules"]]
+    asked = {name for e in exprs for name in re.findall(r"\b(affectwatch_\w+)", e)}
+    assert len(exprs) >= 6 and asked and asked <= exported(), asked - exported()
+    jobs = {job["job_name"] for job in config["scrape_configs"]}
+    assert all(set(re.findall(r'job=~?"([^"]+)"', e)[0].split("|")) <= jobs for e in exprs if "job=" in e)
+
+
 def test_the_grafana_dashboard_reads_only_exported_metrics() -> None:
     board = json.loads((MONITORING / "grafana" / "affectwatch.json").read_text())
-    exported = {s.name for family in REGISTRY.collect() for s in family.samples} | {
-        family.name + suffix for family in REGISTRY.collect() for suffix in ("_total", "_bucket", "_count", "_sum")}
     asked = {name for panel in board["panels"] for t in panel["targets"]
              for name in re.findall(r"\b(affectwatch_\w+)", t["expr"])}
-    assert len(asked) >= 10 and asked <= exported, asked - exported
+    assert len(asked) >= 10 and asked <= exported(), asked - exported()
     provisioning = MONITORING / "grafana" / "provisioning"
     datasource = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())
     uid = datasource["datasources"][0]["uid"]

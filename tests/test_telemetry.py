@@ -133,7 +133,8 @@ def test_producer_metrics_count_captured_sampled_sent_and_dropped_frames(
     port = free_port()
     # One job at most in the queue and no worker: the first batch is sent, the rest dropped as queue_full.
     proc = command(config, "producer", "--duration", "60", AFFECTWATCH_PRODUCER_METRICS_PORT=str(port),
-                   AFFECTWATCH_QUEUE_MAX="1", AFFECTWATCH_BATCH_FRAMES="2", AFFECTWATCH_BATCH_SECONDS="0.5")
+                   AFFECTWATCH_QUEUE_MAX="1", AFFECTWATCH_BATCH_FRAMES="2", AFFECTWATCH_BATCH_SECONDS="0.5",
+                   AFFECTWATCH_LOG_FORMAT="json")
     processes.append(proc)
     cam = str(camera_id)
     wait_for("dropped frames", lambda: value(scrape(port), "affectwatch_producer_frames_dropped_total", camera=cam,
@@ -146,7 +147,9 @@ def test_producer_metrics_count_captured_sampled_sent_and_dropped_frames(
     assert value(found, "affectwatch_producer_jobs_enqueued_total") == 1
     assert value(found, "affectwatch_producer_queue_depth") == 1
     assert value(found, "affectwatch_producer_cameras") == 1
-    finish(proc)
+    lines = [json.loads(line) for line in finish(proc).splitlines()]  # every line is JSON
+    capturing = [x for x in lines if x["message"].startswith(f"camera {camera_id}: capturing")]
+    assert capturing and capturing[0]["camera_id"] == camera_id and capturing[0]["logger"] == "producer.camera"
 
 
 def test_worker_metrics_count_faces_and_latency_and_its_json_logs_carry_ids(
