@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from affectwatch import logs
 from affectwatch.config import Config
 from affectwatch.exceptions import AffectWatchError
 
@@ -16,6 +17,7 @@ COMMAND_MODULES = (
     "affectwatch.commands.cameras",
     "affectwatch.commands.residents",
     "affectwatch.commands.users",
+    "affectwatch.commands.tokens",
     "affectwatch.commands.producer",
     "affectwatch.commands.worker",
     "affectwatch.commands.dashboard",
@@ -44,12 +46,8 @@ def build_parser(modules: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentP
     return parser
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
+def configure_logging(level: str, fmt: str = "text") -> None:
+    logs.configure(level, fmt)
 
 
 def main(argv: Sequence[str] | None = None, modules: Sequence[str] = COMMAND_MODULES) -> int:
@@ -57,7 +55,7 @@ def main(argv: Sequence[str] | None = None, modules: Sequence[str] = COMMAND_MOD
     args = build_parser(modules).parse_args(argv)
     try:
         config = Config.from_env()
-        configure_logging(config.log_level)
+        configure_logging(config.log_level, config.log_format)
         return int(args.handler(args, config))
     except AffectWatchError as exc:
         print(f"affectwatch: error: {exc}", file=sys.stderr)

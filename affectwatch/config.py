@@ -94,6 +94,19 @@ def _words(raw: str) -> tuple[str, ...]:
     return tuple(x.strip() for x in raw.split(",") if x.strip())
 
 
+def _port(raw: str) -> int:
+    value = int(raw)
+    if not 0 <= value <= 65535:
+        raise ValueError("must be a TCP port, 1-65535, or 0 (off)")
+    return value
+
+
+def _log_format(raw: str) -> str:
+    if raw.strip() not in {"text", "json"}:
+        raise ValueError("expected text or json")
+    return raw.strip()
+
+
 def _counting(raw: str) -> str:
     if raw.strip() not in {"probability", "label"}:
         raise ValueError("expected probability or label")
@@ -214,6 +227,16 @@ class Config:
     history_refresh_seconds: float = setting(60.0, _positive(float),
                                              "seconds between refreshes of the history aggregates (history maintain)")
     log_level: str = setting("INFO", doc="logging level")
+    log_format: str = setting("text", _log_format, "log lines as text, or json (one object a line, with camera_id,"
+                              " job_id and delivery_id fields where they apply)")
+    metrics_host: str = setting("127.0.0.1", doc="address the processes' Prometheus /metrics ports listen on")
+    producer_metrics_port: int = setting(0, _port, "producer's Prometheus /metrics port (0: off)")
+    worker_metrics_port: int = setting(0, _port, "workers' Prometheus /metrics port (0: off); a second worker on a"
+                                       " host takes the next free port, up to 31 above")
+    alerts_metrics_port: int = setting(0, _port, "alert scheduler's and delivery worker's /metrics port (0: off; the"
+                                       " next free one is taken when in use)")
+    dashboard_metrics_port: int = setting(0, _port, "a second dashboard port serving only /metrics, without sign-in"
+                                          " (0: off; /metrics on the dashboard's own port needs system:view)")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:

@@ -73,9 +73,9 @@ class CountingHealth(CameraHealth):
         super().__init__(camera_id, clock)
         self.ledger = ledger
 
-    def dropped(self, n: int, reason: str) -> None:
+    def dropped(self, n: int, reason: str, kind: str = "queue_full") -> None:
         self.ledger.drop(n, reason)
-        super().dropped(n, reason)
+        super().dropped(n, reason, kind)
 
 
 class RecordingSender(Sender):

@@ -16,7 +16,7 @@ from flask_wtf import CSRFProtect
 
 from affectwatch.config import Config
 from affectwatch.exceptions import ConfigError
-from dashboard import auditing, auth, context, errors, formatting, security, vendor
+from dashboard import auditing, auth, context, errors, formatting, security, telemetry, vendor
 from dashboard.access import check_every_view
 from dashboard.blueprints import BLUEPRINTS
 from dashboard.jsonio import JSONProvider
@@ -35,7 +35,7 @@ def create_app(config: Config | None = None, clock: context.Clock | None = None)
     app.config.update(_flask_settings(config))
     context.init_app(app, config, clock)
     csrf.init_app(app)
-    for module in (auth, auditing, errors, security, formatting):  # auditing after auth: it needs g.user
+    for module in (telemetry, auth, auditing, errors, security, formatting):  # auditing after auth: it needs g.user
         module.init_app(app)
     for bp in BLUEPRINTS:
         app.register_blueprint(bp)
@@ -70,6 +70,7 @@ def _flask_settings(config: Config) -> dict[str, object]:
         "SESSION_COOKIE_SECURE": config.environment == "production",
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=config.session_max_hours),
         "WTF_CSRF_TIME_LIMIT": None,
+        "WTF_CSRF_CHECK_DEFAULT": False,  # dashboard.auth.check_csrf checks, except for API-token requests
         "WTF_CSRF_SSL_STRICT": config.environment == "production",
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     }

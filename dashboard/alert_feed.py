@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from affectwatch.alerts import telemetry
 from affectwatch.queries import alerts as aq
 from affectwatch.queries import dashboard as dq
 from affectwatch.queries.snapshots import snapshot_expiry
@@ -86,9 +87,13 @@ def in_range(conn: Conn, resident_id: int, start: datetime, end: datetime) -> li
 
 def acknowledge(conn: Conn, alert_id: int, user: dict[str, Any], note: str, at: datetime) -> aq.Alert:
     with conn.transaction():
-        return aq.acknowledge(conn, alert_id, actor=user["username"], note=note, user_id=int(user["id"]), now=at)
+        alert = aq.acknowledge(conn, alert_id, actor=user["username"], note=note, user_id=int(user["id"]), now=at)
+    telemetry.count_changes(alert.kind, ["acknowledged"])
+    return alert
 
 
 def resolve(conn: Conn, alert_id: int, user: dict[str, Any], note: str, at: datetime) -> aq.Alert:
     with conn.transaction():
-        return aq.resolve(conn, alert_id, actor=user["username"], note=note, user_id=int(user["id"]), now=at)
+        alert = aq.resolve(conn, alert_id, actor=user["username"], note=note, user_id=int(user["id"]), now=at)
+    telemetry.count_changes(alert.kind, ["resolved"])
+    return alert

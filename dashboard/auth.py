@@ -13,11 +13,24 @@ from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, abort, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 
-from affectwatch import accounts
+from affectwatch import accounts, tokens
 from affectwatch.exceptions import AuthError, ThrottledError
+from dashboard import telemetry
 from dashboard.context import config, db, now
 from dashboard.roles import allowed
 
@@ -61,9 +74,30 @@ def policy() -> accounts.SignInPolicy:
                                  timedelta(hours=cfg.session_max_hours), cfg.password_hash)
 
 
+def bearer() -> str | None:
+    """The API token of an `Authorization: Bearer ...` header on an API (or /metrics) request, else None."""
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not (request.path.startswith("/api/") or request.path == "/metrics"):
+        return None
+    return secret.strip()
+
+
 def load_user() -> None:
-    """Before each request: the user of a valid session, or None (and the stale cookie dropped)."""
+    """Before each request: the user of a valid API token or session, or None (and the stale cookie dropped).
+
+    A request with a token is the token's alone: the session cookie is not read, and no CSRF token is
+    needed (a browser never adds an Authorization header to another site's request by itself)."""
     g.user = None
+    g.token_id = None
+    secret = bearer()
+    if secret is not None:
+        user = tokens.authenticate(db(), secret, now())
+        if user is None:
+            abort(401, description="The API token is unknown, revoked or expired.")
+        g.token_id = user.pop("token_id")
+        g.user = user
+        telemetry.TOKEN_CALLS.inc()
+        return
     token = session.get("token")
     if not isinstance(token, str) or request.endpoint == "static":
         return
@@ -88,7 +122,15 @@ def client_addr() -> str:
 
 def start_session(username: str, password: str) -> dict[str, Any]:
     """Check the credentials and put a new session token in the cookie; raises AuthError."""
-    user = accounts.sign_in(db(), username, password, client_addr(), now(), policy())
+    try:
+        user = accounts.sign_in(db(), username, password, client_addr(), now(), policy())
+    except ThrottledError:
+        telemetry.SIGN_INS.labels("throttled").inc()
+        raise
+    except AuthError:
+        telemetry.SIGN_INS.labels("failure").inc()
+        raise
+    telemetry.SIGN_INS.labels("success").inc()
     token = accounts.open_session(db(), int(user["id"]), client_addr(), request.user_agent.string, now(), policy())
     session.clear()
     session.permanent = True
@@ -134,6 +176,13 @@ def logout() -> ResponseReturnValue:
     return redirect(url_for("auth.login"))
 
 
+def check_csrf() -> None:
+    """After load_user: every change made with a session cookie needs the CSRF token; with an API token not."""
+    if g.get("token_id") is None and current_app.config.get("WTF_CSRF_ENABLED", True):
+        current_app.extensions["csrf"].protect(apply_exemptions=True)
+
+
 def init_app(app: Flask) -> None:
     app.before_request(load_user)
+    app.before_request(check_csrf)
     app.jinja_env.globals["can"] = can

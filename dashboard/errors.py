@@ -1,10 +1,17 @@
-"""How failures reach a person: JSON for the API, a page (or the sign-in page) for the browser."""
+"""How failures reach a person: problem JSON for the API, a page (or the sign-in page) for the browser.
+
+API errors are RFC 9457 problem details (Content-Type: application/problem+json): `type` (about:blank:
+the status says it all), `title` (the status's phrase), `status`, `detail` (what went wrong, for a
+person), and as extensions `errors` (field name -> what is wrong with it) and `error` (the same text as
+detail, kept for clients written before). A 401 names the scheme to use (WWW-Authenticate: Bearer).
+"""
 
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 
-from flask import Flask, jsonify, redirect, render_template, request, url_for
+from flask import Flask, Response, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -21,20 +28,40 @@ from affectwatch.exceptions import (
 
 log = logging.getLogger(__name__)
 
+PROBLEM_JSON = "application/problem+json"
 TITLES = {400: "Bad request", 401: "Please sign in", 403: "Not allowed", 404: "Not found", 405: "Not allowed",
           413: "Too large", 429: "Too many attempts", 500: "Something went wrong", 503: "Unavailable"}
 
 
 def wants_json() -> bool:
-    return request.path.startswith("/api/")
+    return request.path.startswith("/api/") or request.path == "/metrics"
+
+
+def problem_response(status: int, message: str, errors: dict[str, str] | None = None,
+                     **extensions: object) -> Response:
+    """An RFC 9457 problem details response."""
+    body: dict[str, object] = {"type": "about:blank", "title": _phrase(status), "status": status, "detail": message,
+                               "error": message, **extensions}
+    if errors:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = PROBLEM_JSON
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="affectwatch"'
+    return response
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return TITLES.get(status, "Error")
 
 
 def problem(status: int, message: str, errors: dict[str, str] | None = None) -> ResponseReturnValue:
     if wants_json():
-        body: dict[str, object] = {"error": message, "status": status}
-        if errors:
-            body["errors"] = errors
-        return jsonify(body), status
+        return problem_response(status, message, errors)
     return render_template("error.html", status=status, title=TITLES.get(status, "Error"), message=message,
                            errors=errors or {}), status
 

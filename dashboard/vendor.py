@@ -18,8 +18,11 @@ log = logging.getLogger(__name__)
 NODE_MODULES = Path(__file__).resolve().parent / "node_modules"
 ASSETS: dict[str, Path] = {
     "chart.umd.min.js": NODE_MODULES / "chart.js" / "dist" / "chart.umd.min.js",
+    "swagger-ui-bundle.js": NODE_MODULES / "swagger-ui-dist" / "swagger-ui-bundle.js",
+    "swagger-ui.css": NODE_MODULES / "swagger-ui-dist" / "swagger-ui.css",
 }
-INSTALL_HINT = "run `npm ci --prefix dashboard` (or scripts/setup.sh) to install the dashboard's chart library"
+INSTALL_HINT = ("run `npm ci --prefix dashboard` (or scripts/setup.sh) to install the dashboard's chart library and"
+                " API browser")
 
 bp = Blueprint("vendor", __name__, url_prefix="/static/vendor")
 

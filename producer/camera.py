@@ -11,6 +11,7 @@ import threading
 import uuid
 from dataclasses import dataclass
 
+from affectwatch import logs
 from affectwatch.capture import FrameSource, encode_jpeg, open_capture
 from affectwatch.clock import Clock
 from affectwatch.config import Config
@@ -54,7 +55,11 @@ class CameraRunner:
         self.stop_event.set()
 
     def run(self) -> None:
-        """Capture until stopped or the source ends; never raises."""
+        """Capture until stopped or the source ends; never raises. Its log lines carry the camera_id."""
+        with logs.fields(camera_id=self.spec.id):
+            self._run()
+
+    def _run(self) -> None:
         log.info("camera %d: capturing %s at %g fps", self.spec.id, redact(self.spec.source), self.spec.sample_fps)
         while not self.stop_event.is_set():
             try:
@@ -84,6 +89,7 @@ class CameraRunner:
                 if not (self.config.loop_files and capture.rewind()):
                     return True
                 continue
+            self.health.captured.inc()
             if pacer and self.clock.sleep(pacer.delay(t, self.clock.monotonic()), self.stop_event):
                 break
             if sampler.take(t):

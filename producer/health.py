@@ -12,6 +12,7 @@ from datetime import datetime
 
 from affectwatch.clock import Clock
 from affectwatch.queries.camera_status import HealthReport
+from producer import telemetry
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,12 @@ class CameraHealth:
         self._sampled = 0
         self._since = clock.monotonic()
         self._in_flight = 0
+        label = str(camera_id)
+        self.captured = telemetry.CAPTURED.labels(label)  # the capture loop counts each frame read
+        self._sampled_metric = telemetry.SAMPLED.labels(label)
+        self._sent_metric = telemetry.SENT.labels(label)
+        self._errors_metric = telemetry.ERRORS.labels(label)
+        self._dropped_metric = {r: telemetry.DROPPED.labels(label, r) for r in telemetry.DROP_REASONS}
 
     def set_state(self, state: str) -> None:
         with self._lock:
@@ -49,16 +56,20 @@ class CameraHealth:
         with self._lock:
             self._sampled += 1
             self.totals["sampled"] += 1
+        self._sampled_metric.inc()
 
     def sent(self, n: int, last_frame_at: datetime) -> None:
         with self._lock:
             self._count("sent", n)
             self.last_frame_at = max(last_frame_at, self.last_frame_at or last_frame_at)
+        self._sent_metric.inc(n)
 
-    def dropped(self, n: int, reason: str) -> None:
+    def dropped(self, n: int, reason: str, kind: str = "queue_full") -> None:
+        """n frames dropped; `reason` for the log, `kind` (one of telemetry.DROP_REASONS) for the metric."""
         with self._lock:
             before = self.totals["dropped"]
             self._count("dropped", n)
+        self._dropped_metric[kind].inc(n)
         if before // DROP_LOG_EVERY != (before + n) // DROP_LOG_EVERY or before == 0:
             log.warning("camera %d: dropped %d frame(s): %s (%d dropped so far)", self.camera_id, n, reason,
                         before + n)
@@ -67,6 +78,7 @@ class CameraHealth:
         with self._lock:
             self._count("errors", 1)
             self.last_error = message[:1000]
+        self._errors_metric.inc()
 
     def _count(self, key: str, n: int) -> None:
         self.pending[key] += n

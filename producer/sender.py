@@ -22,6 +22,7 @@ from rq import Retry
 from affectwatch.clock import Clock
 from affectwatch.config import Config
 from affectwatch.queue import PROCESS_FRAMES, FramePayload, frame_queue
+from producer import telemetry
 from producer.health import CameraHealth
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ class Sender:
         try:
             self.backlog.put_nowait(out)
         except queue.Full:
-            out.health.dropped(len(out.payloads), "the sender's backlog is full (Redis slow?)")
+            out.health.dropped(len(out.payloads), "the sender's backlog is full (Redis slow?)", "backlog_full")
             out.health.batch_settled()
 
     def run(self) -> None:
@@ -112,15 +113,18 @@ class Sender:
                 return
             job_id = self._enqueue(out)
         except redis.RedisError as exc:
-            out.health.dropped(n, "Redis is unavailable")
+            out.health.dropped(n, "Redis is unavailable", "redis_unavailable")
             out.health.error(f"enqueue failed: {exc}")
             return
         self.length += 1
+        telemetry.JOBS.inc()
+        telemetry.QUEUE_DEPTH.set(self.length)
         out.health.sent(n, out.payloads[-1].captured_at)
         log.debug("camera %d: job %s enqueued with %d frame(s)", out.camera_id, job_id, n)
 
     def refresh_now(self) -> None:
         self.length = self.queue.count
+        telemetry.QUEUE_DEPTH.set(self.length)
         self.checked_at = self.clock.monotonic()
 
     def _enqueue(self, out: Outgoing) -> str:

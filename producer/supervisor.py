@@ -19,6 +19,7 @@ from affectwatch.db import transaction
 from affectwatch.exceptions import DatabaseUnavailable
 from affectwatch.queries.camera_status import HealthReport, report_health
 from affectwatch.queries.cameras import Camera, list_cameras
+from producer import telemetry
 from producer.camera import CameraRunner, CameraSpec
 from producer.sender import Sender
 
@@ -67,6 +68,7 @@ class Supervisor:
         for camera_id, spec in wanted.items():
             if camera_id not in self.runners:
                 self._start(spec)
+        telemetry.CAMERAS.set(len(self.runners))
         self.disabled = {c.id for c in cameras if not c.enabled}
 
     def _read_cameras(self) -> list[Camera] | None:

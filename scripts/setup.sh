@@ -68,8 +68,8 @@ ensure_dashboard_assets() {
   [ -f "$ROOT/dashboard/package.json" ] || return 0
   [ -f "$ROOT/dashboard/node_modules/.package-lock.json" ] && [ "$ROOT/dashboard/node_modules/.package-lock.json" -nt "$ROOT/dashboard/package-lock.json" ] && return 0
   command -v npm >/dev/null || apt_install nodejs npm
-  say "installing the dashboard's chart library with npm"
-  npm ci --prefix "$ROOT/dashboard" --no-audit --no-fund --silent
+  say "installing the dashboard's chart library and API browser with npm"
+  npm ci --prefix "$ROOT/dashboard" --no-audit --no-fund --silent --ignore-scripts
 }
 
 ensure_python

@@ -15,7 +15,7 @@ from tests.test_dashboard_support import *  # noqa: F403  (the fixtures)
 from tests.test_dashboard_support import SignedInClients, csrf_token, sign_in
 
 MISSING_ID = "987654"
-PUBLIC = {"auth.login", "api.session_get", "api.session_post", "static", "vendor.asset"}
+PUBLIC = {"auth.login", "api.session_get", "api.session_post", "static", "vendor.asset", "ops.healthz", "ops.readyz"}
 # What the issue asks of each area: which roles may use it.
 EXPECTED_ROLES = {
     "overview.home": {"admin", "staff", "analyst"},
@@ -37,6 +37,10 @@ EXPECTED_ROLES = {
     "auth.logout": {"admin", "staff", "analyst"},
     "api.session_delete": {"admin", "staff", "analyst"},
     "api.openapi_json": {"admin", "staff", "analyst"},
+    "tokens.": {"admin", "staff", "analyst"},
+    "api.tokens_": {"admin", "staff", "analyst"},
+    "ops.metrics": {"admin"},
+    "apidocs.docs": {"admin", "staff", "analyst"},
 }
 
 

@@ -23,14 +23,15 @@ from typing import Any
 
 import psycopg
 
-from affectwatch.alerts.engine import on_faces
+from affectwatch.alerts.engine import Change, on_faces
 from affectwatch.config import Config
 from affectwatch.queries.frames import FaceRow
 
 
-def after_faces_committed(conn: psycopg.Connection[Any], config: Config, faces: Sequence[FaceRow]) -> None:
+def after_faces_committed(conn: psycopg.Connection[Any], config: Config, faces: Sequence[FaceRow]) -> list[Change]:
     """Called once per job with the faces it inserted (possibly none), inside their transaction.
 
-    The alert rule is evaluated for the residents of these faces (affectwatch.alerts.engine).
+    The alert rule is evaluated for the residents of these faces (affectwatch.alerts.engine); the
+    alert changes it made are returned (counted by the worker once they are committed).
     """
-    on_faces(conn, config, faces)
+    return on_faces(conn, config, faces)

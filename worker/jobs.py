@@ -31,13 +31,14 @@ from typing import Any, NoReturn
 import psycopg
 from rq import get_current_job
 
-from affectwatch import monitoring, snapshots
+from affectwatch import logs, monitoring, snapshots
+from affectwatch.alerts import telemetry as alert_telemetry
 from affectwatch.db import connect
 from affectwatch.exceptions import FrameError, NotFoundError, WorkerError
 from affectwatch.queries.cameras import get_camera
 from affectwatch.queries.frames import FaceRow, FrameRow, ensure_partitions, insert_faces, insert_frames
 from affectwatch.queue import FramePayload
-from worker import hooks
+from worker import hooks, telemetry
 from worker.pipeline import AnalysedFrame, Analysis, Pipeline, Rejected
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,15 @@ def process_frames(camera_id: int, frames: list[dict[str, Any]]) -> dict[str, An
     """Analyse a camera's batch of frames and write their frame and face rows in one transaction."""
     pipeline = installed()
     info = _job_info(int(camera_id))
+    with logs.fields(camera_id=info.camera_id, job_id=info.job_id):
+        try:
+            return _process(pipeline, info, frames)
+        except Exception:
+            telemetry.JOBS.labels("failed").inc()
+            raise
+
+
+def _process(pipeline: Pipeline, info: JobInfo, frames: list[dict[str, Any]]) -> dict[str, Any]:
     payloads, rejected = parse_payloads(frames, info.camera_id)
     with connect(pipeline.config, autocommit=True) as conn:
         _camera_resident(conn, info, len(frames))  # fail fast, before any detection
@@ -86,7 +96,10 @@ def process_frames(camera_id: int, frames: list[dict[str, Any]]) -> dict[str, An
             log.warning("%s: frame %s rejected: %s", info, bad.frame_id, bad.reason)
         started = time.perf_counter()
         inserted = store(conn, pipeline, info, expired, analysis)
-    return summary(info, expired, analysis, inserted, (time.perf_counter() - started) * 1e3)
+    result = summary(info, expired, analysis, inserted, (time.perf_counter() - started) * 1e3)
+    telemetry.record_job(result, [(f.decode_ms, f.detect_ms, f.classify_ms) for f in analysis.frames],
+                         [f.payload.captured_at for f in analysis.frames], datetime.now(UTC))
+    return result
 
 
 def _job_info(camera_id: int) -> JobInfo:
@@ -157,8 +170,9 @@ def store(conn: psycopg.Connection[Any], pipeline: Pipeline, info: JobInfo, expi
         faces = monitoring.recordable(conn, faces)  # none of a paused or unmonitored resident
         insert_frames(conn, frames)
         inserted = insert_faces(conn, faces)
-        hooks.after_faces_committed(conn, pipeline.config, inserted)
+        changes = hooks.after_faces_committed(conn, pipeline.config, inserted) or []  # a plugged-in hook: None
         snapshots.take(conn, pipeline.config, inserted, {f.payload.frame_id: f.payload.jpeg for f in analysis.frames})
+    alert_telemetry.count_changes("expression", (c.what for c in changes))
     return inserted
 
 

@@ -32,6 +32,7 @@ from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
 from rq.utils import import_attribute
 
+from affectwatch import telemetry
 from affectwatch.config import Config
 from affectwatch.exceptions import JobRefused
 from affectwatch.queue import JOB_FUNCTIONS, redis_connection
@@ -128,6 +129,7 @@ def build_worker(config: Config, connection: redis.Redis, name: str | None = Non
 
 def run(config: Config, device: str | None = None, burst: bool = False, name: str | None = None) -> bool:
     """Load the models, then work the frame queue (until it is empty with burst). True if any job ran."""
+    telemetry.serve("worker", config.worker_metrics_port, config.metrics_host, telemetry.WORKER_PORT_SPREAD)
     jobs.install(Pipeline.load(config, device))
     try:
         return work_through_outages(config, burst, name)

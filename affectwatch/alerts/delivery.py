@@ -21,7 +21,8 @@ from urllib.parse import urlsplit
 
 import psycopg
 
-from affectwatch.alerts import message
+from affectwatch import logs
+from affectwatch.alerts import message, telemetry
 from affectwatch.config import Config
 from affectwatch.db import connect
 from affectwatch.exceptions import DeliveryError
@@ -54,7 +55,7 @@ class Attempt:
 def deliver(delivery_id: int) -> dict[str, Any]:
     """The RQ job: one attempt at one delivery."""
     config = installed()
-    with connect(config) as conn:
+    with logs.fields(delivery_id=int(delivery_id)), connect(config) as conn:
         result = attempt(conn, config, int(delivery_id))
     if result.get("error"):
         raise DeliveryError(f"delivery {delivery_id}: {result['error']}")
@@ -73,6 +74,7 @@ def attempt(conn: Conn, config: Config, delivery_id: int) -> dict[str, Any]:
         q.add_event(conn, alert.id, "delivered" if sent.error is None else "delivery_failed",
                     note=sent.error or "", details=_details(d, sent, state))
     _log(d, sent, state)
+    telemetry.DELIVERIES.labels(d.channel, state).inc()
     return {"delivery": d.id, "state": state, "status": sent.status, "error": sent.error}
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import psycopg
 import redis
 
-from affectwatch.alerts import baseline, dispatch, engine, offline
+from affectwatch.alerts import baseline, dispatch, engine, offline, telemetry
 from affectwatch.alerts.rule import Rule
 from affectwatch.config import Config
 from affectwatch.db import connect
@@ -53,13 +53,18 @@ def sweep(config: Config, connection: redis.Redis | None, now: datetime) -> Repo
     """One sweep; connection None leaves deliveries for later (no Redis)."""
     report = Report()
     with connect(config, autocommit=True) as conn:
-        _step(report, "settle alerts", lambda: report.changes.extend(settle_alerts(conn, config, now)))
-        _step(report, "stale alerts", lambda: report.changes.extend(resolve_stale(conn, config, now)))
-        _step(report, "cameras", lambda: report.changes.extend(offline.check_cameras(conn, config, now)))
+        _step(report, "settle alerts", lambda: _changed(report, "expression", settle_alerts(conn, config, now)))
+        _step(report, "stale alerts", lambda: _changed(report, "expression", resolve_stale(conn, config, now)))
+        _step(report, "cameras", lambda: _changed(report, "camera_offline", offline.check_cameras(conn, config, now)))
         _step(report, "baselines", lambda: setattr(report, "baselines", refresh_baselines(conn, config, now)))
         if connection is not None:
             _step(report, "deliveries", lambda: _dispatch(report, conn, config, connection))
     return report
+
+
+def _changed(report: Report, kind: str, changes: list[tuple[int, str]]) -> None:
+    report.changes.extend(changes)
+    telemetry.count_changes(kind, (what for _, what in changes))
 
 
 def _step(report: Report, name: str, run: Callable[[], object]) -> None:

@@ -128,6 +128,7 @@ def scheduler(args: argparse.Namespace, config: Config) -> int:
     from affectwatch.alerts import deliverer
     from affectwatch.alerts.scheduler import run
 
+    _serve_metrics(config)
     stop = threading.Event()
     thread = threading.Thread(target=run, args=(config, stop), name="alert-sweep", daemon=True)
     thread.start()
@@ -154,8 +155,17 @@ def _wait_for_signal(stop: threading.Event) -> None:
 def deliver(args: argparse.Namespace, config: Config) -> int:
     from affectwatch.alerts.deliverer import run
 
+    _serve_metrics(config)
     run(config, burst=args.burst, name=args.name)
     return 0
+
+
+def _serve_metrics(config: Config) -> None:
+    """The scheduler and delivery workers' metrics; a second one on the host takes the next free port."""
+    from affectwatch import telemetry
+    from affectwatch.alerts import telemetry as _alert_metrics  # noqa: F401  (registers the alert counters)
+
+    telemetry.serve("alerts", config.alerts_metrics_port, config.metrics_host, telemetry.WORKER_PORT_SPREAD)
 
 
 def _webhook_parser(actions: Sub) -> None:

@@ -6,6 +6,7 @@ import argparse
 import ipaddress
 import logging
 
+from affectwatch import telemetry
 from affectwatch.config import Config
 from affectwatch.exceptions import ConfigError
 
@@ -48,6 +49,7 @@ def serve(args: argparse.Namespace, config: Config) -> int:
 
     app = create_app(config)  # refuses a production configuration with default secrets first
     proxy = proxy_settings(config, args.trusted_proxy)
+    telemetry.serve("dashboard", config.dashboard_metrics_port, config.metrics_host)
     host, port = args.host or config.dashboard_host, args.port or config.dashboard_port
     log.info("dashboard on http://%s:%d (%s%s)", host, port, config.environment,
              f", behind the proxy at {proxy['trusted_proxy']}" if proxy else "")

@@ -11,6 +11,7 @@ from typing import TypeAlias
 
 import redis
 
+from affectwatch import telemetry
 from affectwatch.config import Config
 from affectwatch.queue import redis_connection
 
@@ -44,6 +45,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
         timer = threading.Timer(args.duration, stop.set)
         timer.daemon = True
         timer.start()
+    telemetry.serve("producer", config.producer_metrics_port, config.metrics_host)
     conn = redis_connection(config)
     try:
         conn.ping()

@@ -128,3 +128,40 @@ def alerts_for_camera(conn: Conn, camera_id: int, states: list[str], since: date
     ).format(ALERT_COLUMNS, ALERT_FROM)
     params = {"camera": camera_id, "states": states, "since": since, "until": until, "limit": limit}
     return conn.cursor(row_factory=class_row(Alert)).execute(query, params).fetchall()
+
+
+ALERT_PAGE_WHERE = (
+    "(cardinality(%(states)s::text[]) = 0 OR a.state = ANY(%(states)s))"
+    " AND (%(resident)s::bigint IS NULL OR a.resident_id = %(resident)s)"
+    " AND (%(camera)s::bigint IS NULL OR a.camera_id = %(camera)s)"
+    " AND (%(since)s::timestamptz IS NULL OR a.opened_at >= %(since)s)"
+    " AND (%(until)s::timestamptz IS NULL OR a.opened_at < %(until)s)"
+)
+
+
+def alert_page(conn: Conn, filters: dict[str, Any], before: tuple[datetime, int] | None, limit: int) -> list[Any]:
+    """Alerts newest first (opened_at, id), filtered like the alert list, after the key `before` (a cursor)."""
+    from psycopg import sql
+    from psycopg.rows import class_row
+
+    from affectwatch.queries.alerts import ALERT_COLUMNS, ALERT_FROM, Alert
+
+    query = sql.SQL(
+        "SELECT {} FROM {} WHERE " + ALERT_PAGE_WHERE
+        + " AND (%(b_at)s::timestamptz IS NULL OR (a.opened_at, a.id) < (%(b_at)s, %(b_id)s::bigint))"
+        " ORDER BY a.opened_at DESC, a.id DESC LIMIT %(limit)s"
+    ).format(ALERT_COLUMNS, ALERT_FROM)
+    params = {**_alert_params(filters), "b_at": before[0] if before else None, "b_id": before[1] if before else None,
+              "limit": limit}
+    return conn.cursor(row_factory=class_row(Alert)).execute(query, params).fetchall()
+
+
+def count_alert_page(conn: Conn, filters: dict[str, Any]) -> int:
+    row = conn.execute("SELECT count(*) AS n FROM alerts a WHERE " + ALERT_PAGE_WHERE, _alert_params(filters))
+    found = row.fetchone()
+    return int(found["n"] if isinstance(found, dict) else found[0]) if found else 0
+
+
+def _alert_params(f: dict[str, Any]) -> dict[str, Any]:
+    return {"states": list(f["states"]), "resident": f["resident_id"], "camera": f["camera_id"], "since": f["since"],
+            "until": f["until"]}

@@ -18,7 +18,8 @@ from dashboard.api import (  # noqa: E402  (the modules add their routes to bp)
     residents,
     session,
     system,
+    tokens,
     users,
 )
 
-__all__ = ["alerts", "bp", "cameras", "history", "openapi", "residents", "session", "system", "users"]
+__all__ = ["alerts", "bp", "cameras", "history", "openapi", "residents", "session", "system", "tokens", "users"]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import g, request
 from flask.typing import ResponseReturnValue
 
+from affectwatch.exceptions import FieldErrors
+from affectwatch.queries import dashboard as dq
 from dashboard import alert_feed, inputs
-from dashboard.api import bp
+from dashboard.api import bp, paging
 from dashboard.auth import requires
 from dashboard.context import db, now, zone
 from dashboard.jsonio import body
@@ -15,9 +19,19 @@ from dashboard.jsonio import body
 @bp.get("/alerts")
 @requires("alerts:view")
 def alerts_list() -> ResponseReturnValue:
+    """A page of alerts, newest first (dashboard.api.paging: limit, cursor, total, next_cursor)."""
     filters = alert_feed.parse_filters(request.args, zone())
-    limit = inputs.number(request.args, "limit", int, inputs.Errors(), 1, 1000) or alert_feed.PAGE_SIZE
-    return {"alerts": alert_feed.listing(db(), filters, limit)}
+    size = paging.limit(request.args)
+    after = paging.cursor(request.args, 2)
+    try:
+        before = (datetime.fromisoformat(str(after[0])), int(after[1])) if after else None
+    except (TypeError, ValueError):
+        raise FieldErrors({"cursor": "not a cursor of this list"}) from None
+    found = dq.alert_page(db(), filters, before, size + 1)
+    shown = found[:size]
+    next_key = [shown[-1].opened_at.isoformat(), shown[-1].id] if len(found) > size else None
+    return paging.answer("alerts", [alert_feed.as_row(a) for a in shown], dq.count_alert_page(db(), filters), size,
+                         next_key)
 
 
 @bp.get("/alerts/feed")

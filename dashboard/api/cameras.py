@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from flask import g
+from flask import g, request, url_for
 from flask.typing import ResponseReturnValue
 
 from affectwatch.queries import cameras
 from dashboard import inputs, snapshot
-from dashboard.api import bp
+from dashboard.api import bp, paging
 from dashboard.auth import requires
 from dashboard.cameras import MANAGE, camera_values, with_source_kept
 from dashboard.context import config, db, now
@@ -24,14 +24,15 @@ def shot_json(shot: snapshot.Shot) -> dict[str, object]:
 @bp.get("/cameras")
 @requires(MANAGE)
 def cameras_list() -> ResponseReturnValue:
-    return {"cameras": camera_rows(db(), now(), config())}
+    return paging.page("cameras", camera_rows(db(), now(), config()), request.args,
+                       lambda r: [str(r["name"]).lower(), r["id"]])
 
 
 @bp.post("/cameras")
 @requires(MANAGE)
 def cameras_create() -> ResponseReturnValue:
     cam = cameras.add_camera(db(), **camera_values(body(), partial=False))
-    return one_camera(db(), cam.id, now(), config()), 201
+    return paging.created(one_camera(db(), cam.id, now(), config()), url_for("api.cameras_get", camera_id=cam.id))
 
 
 @bp.get("/cameras/<int:camera_id>")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import g
+from flask import g, request, url_for
 from flask.typing import ResponseReturnValue
 
 from affectwatch.exceptions import NotFoundError
 from affectwatch.queries import dashboard as q
 from affectwatch.queries import residents
 from dashboard import inputs
-from dashboard.api import bp
+from dashboard.api import bp, paging
 from dashboard.auth import requires
 from dashboard.context import config, db, now
 from dashboard.jsonio import body
@@ -19,7 +19,7 @@ from dashboard.residents import MANAGE, add_pause, all_residents, detail, save_r
 @bp.get("/residents")
 @requires(MANAGE)
 def residents_list() -> ResponseReturnValue:
-    return {"residents": all_residents(db())}
+    return paging.page("residents", all_residents(db()), request.args, lambda r: [str(r["name"]).lower(), r["id"]])
 
 
 @bp.post("/residents")
@@ -27,7 +27,7 @@ def residents_list() -> ResponseReturnValue:
 def residents_create() -> ResponseReturnValue:
     data = body()
     person = save_resident(db(), None, {"camera_ids": [], **data}, partial=False)
-    return detail(db(), person.id), 201
+    return paging.created(detail(db(), person.id), url_for("api.residents_get", resident_id=person.id))
 
 
 @bp.get("/residents/<int:resident_id>")
@@ -54,7 +54,8 @@ def residents_delete(resident_id: int) -> ResponseReturnValue:
 @requires(MANAGE)
 def residents_pause(resident_id: int) -> ResponseReturnValue:
     pause_id = add_pause(db(), resident_id, body())
-    return {"id": pause_id, "pauses": q.list_pauses(db(), resident_id, now())}, 201
+    return paging.created({"id": pause_id, "pauses": q.list_pauses(db(), resident_id, now())},
+                          url_for("api.residents_get", resident_id=resident_id))
 
 
 @bp.delete("/residents/<int:resident_id>/pauses/<int:pause_id>")

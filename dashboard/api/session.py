@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g, jsonify
+from flask import g
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import generate_csrf
 
@@ -12,6 +12,7 @@ from affectwatch.exceptions import ThrottledError
 from dashboard import inputs
 from dashboard.api import bp
 from dashboard.auth import PUBLIC, end_session, requires, start_session
+from dashboard.errors import problem_response
 from dashboard.jsonio import body
 from dashboard.roles import PERMISSIONS
 
@@ -36,9 +37,9 @@ def session_post() -> ResponseReturnValue:
     try:
         user = start_session(inputs.text(data, "username"), str(data.get("password") or ""))
     except ThrottledError as exc:
-        response = jsonify({"error": str(exc), "status": 429, "retry_after": exc.retry_after})
+        response = problem_response(429, str(exc), retry_after=exc.retry_after)
         response.headers["Retry-After"] = str(exc.retry_after)
-        return response, 429
+        return response
     return {"user": public_user(user), "csrf_token": generate_csrf()}
 
 

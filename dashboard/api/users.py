@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import g
+from flask import g, request, url_for
 from flask.typing import ResponseReturnValue
 
 from affectwatch import accounts
 from affectwatch.exceptions import NotFoundError
 from affectwatch.queries import users as q
-from dashboard.api import bp
+from dashboard.api import bp, paging
 from dashboard.auth import requires
 from dashboard.context import config, db
 from dashboard.jsonio import body
@@ -25,7 +25,7 @@ def one(user_id: int) -> dict[str, object]:
 @bp.get("/users")
 @requires(MANAGE)
 def users_list() -> ResponseReturnValue:
-    return {"users": q.list_users(db())}
+    return paging.page("users", q.list_users(db()), request.args, lambda r: [str(r["username"]).lower(), r["id"]])
 
 
 @bp.post("/users")
@@ -34,7 +34,7 @@ def users_create() -> ResponseReturnValue:
     values = account_values({"active": True, **body()}, partial=False)
     user_id = accounts.create_account(db(), values["username"], values["password"], values["role"],
                                       values["display_name"], config().password_hash)
-    return one(user_id), 201
+    return paging.created(one(user_id), url_for("api.users_get", user_id=user_id))
 
 
 @bp.get("/users/<int:user_id>")
