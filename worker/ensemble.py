@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from affectwatch.exceptions import ModelError
+from affectwatch.labels import LABELS
 from worker import metrics
 from worker.datasets import load_faces
 from worker.models.modelfile import ModelMeta, load_model, round_to_storage, save_model
@@ -51,14 +52,19 @@ def single_networks(net: torch.nn.Module) -> list[torch.nn.Module]:
     return list(net.members) if isinstance(net, Ensemble) else [net]
 
 
-def val_logits(net: torch.nn.Module, val: Path, meta: ModelMeta) -> tuple[torch.Tensor, torch.Tensor]:
-    """Logits of every validation face the model can label, and their label indices."""
+def val_logits(net: torch.nn.Module, val: Path, meta: ModelMeta) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Logits of every validation face the model can label, their label indices, and what the temperature is
+    fitted to: the annotators' vote shares over the model's labels (a FER+ folder), else the label indices."""
     faces = load_faces(val, meta.input_size)
     keep = [i for i, label in enumerate(faces.labels) if label in meta.labels]
     x = torch.from_numpy(faces.images[keep]).unsqueeze(1).float() / 255.0
     with torch.no_grad():
         logits = torch.cat([net(x[i : i + 256]) for i in range(0, len(x), 256)])
-    return logits, torch.tensor([meta.labels.index(faces.labels[i]) for i in keep])
+    true = torch.tensor([meta.labels.index(faces.labels[i]) for i in keep])
+    if faces.votes is None:
+        return logits, true, true
+    shares = torch.from_numpy(faces.vote_shares()[keep][:, [LABELS.index(label) for label in meta.labels]])
+    return logits, true, shares / shares.sum(1, keepdim=True).clamp(min=1e-9)
 
 
 def member_record(path: Path, meta: ModelMeta) -> dict[str, Any]:
@@ -85,8 +91,8 @@ def combine(paths: list[Path], val: Path, out: Path, storage: str = "float32") -
     arch = joined_arch(metas)
     net = Ensemble([single for member, _ in loaded for single in single_networks(member)]).eval()
     round_to_storage(net, storage)
-    logits, true = val_logits(net, val, metas[0])
-    temperature = metrics.fit_temperature(logits, true)
+    logits, true, target = val_logits(net, val, metas[0])
+    temperature = metrics.fit_temperature(logits, target)
     extra: dict[str, Any] = {
         "val_accuracy": float((logits.argmax(1) == true).float().mean()),
         "ece_before": metrics.ece(torch.softmax(logits, 1).numpy(), true.tolist()),
