@@ -4,6 +4,7 @@
     audit.record(conn, audit.cli_actor(), "erase", resident_id)                  # in a command
 
 Actions: view (a resident's history, as a page or JSON), export (CSV), erase (a resident erased),
+enrol and unenrol (face templates taken or removed, worker.enrolment),
 snapshot (an alert's face-crop snapshot looked at). The log keeps ids and account names, never a
 resident's name, and survives the erasure of the resident it is about (docs/privacy.md).
 """

@@ -11,7 +11,7 @@ from psycopg.rows import class_row, scalar_row
 
 Conn = psycopg.Connection[Any]
 
-ACTIONS = ("view", "export", "erase", "snapshot")
+ACTIONS = ("view", "export", "erase", "snapshot", "enrol", "unenrol")
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
-from psycopg.rows import class_row, dict_row
+from psycopg.rows import class_row, dict_row, tuple_row
 
 from affectwatch.exceptions import ValidationError
 
@@ -56,7 +56,7 @@ def add_templates(conn: Conn, resident_id: int, consent: Consent, templates: Seq
     consent = check_consent(consent)
     if not templates:
         raise ValidationError("no face template to enrol")
-    with conn.cursor() as cur:
+    with conn.cursor(row_factory=tuple_row) as cur:
         row = cur.execute("INSERT INTO identity_consents (resident_id, given_by, given_at, on_behalf_of, recorded_by)"
                           " VALUES (%s, %s, %s, %s, %s) RETURNING id",
                           (resident_id, consent.given_by, consent.given_at, consent.on_behalf_of,
@@ -92,26 +92,26 @@ def enrolment(conn: Conn, resident_id: int) -> Enrolment:
 
 def enrolled_counts(conn: Conn) -> dict[int, int]:
     """Resident id -> number of templates, for every enrolled resident."""
-    rows = conn.execute("SELECT resident_id, count(*) FROM face_templates GROUP BY resident_id").fetchall()
+    rows = _tuples(conn).execute("SELECT resident_id, count(*) FROM face_templates GROUP BY resident_id").fetchall()
     return {int(r[0]): int(r[1]) for r in rows}
 
 
 def remove_templates(conn: Conn, resident_id: int) -> int:
     """Delete a resident's templates and the consents they were taken under; how many templates."""
-    with conn.cursor() as cur:
+    with conn.cursor(row_factory=tuple_row) as cur:
         n = cur.execute("DELETE FROM face_templates WHERE resident_id = %s", (resident_id,)).rowcount
         cur.execute("DELETE FROM identity_consents WHERE resident_id = %s", (resident_id,))
     return n
 
 
 def count_templates(conn: Conn, resident_id: int) -> int:
-    row = conn.execute("SELECT count(*) FROM face_templates WHERE resident_id = %s", (resident_id,)).fetchone()
+    row = _tuples(conn).execute("SELECT count(*) FROM face_templates WHERE resident_id = %s", (resident_id,)).fetchone()
     return int(row[0]) if row else 0
 
 
 def gallery(conn: Conn, camera_id: int) -> list[tuple[int, int, list[float]]]:
     """(template id, resident id, template) of every enrolled resident the camera watches, by template id."""
-    rows = conn.execute("SELECT t.id, t.resident_id, t.template FROM face_templates t"
+    rows = _tuples(conn).execute("SELECT t.id, t.resident_id, t.template FROM face_templates t"
                         " JOIN camera_residents cr ON cr.resident_id = t.resident_id"
                         " WHERE cr.camera_id = %s ORDER BY t.id", (camera_id,)).fetchall()
     return [(int(r[0]), int(r[1]), list(r[2])) for r in rows]
@@ -119,7 +119,7 @@ def gallery(conn: Conn, camera_id: int) -> list[tuple[int, int, list[float]]]:
 
 def camera_residents(conn: Conn, camera_ids: Sequence[int] | None = None) -> dict[int, list[int]]:
     """Camera id -> the residents it watches, first (its main resident) first."""
-    rows = conn.execute("SELECT camera_id, resident_id FROM camera_residents"
+    rows = _tuples(conn).execute("SELECT camera_id, resident_id FROM camera_residents"
                         " WHERE %(all)s OR camera_id = ANY(%(ids)s) ORDER BY camera_id, position, resident_id",
                         {"all": camera_ids is None, "ids": list(camera_ids or [])}).fetchall()
     found: dict[int, list[int]] = {}
@@ -131,7 +131,7 @@ def camera_residents(conn: Conn, camera_ids: Sequence[int] | None = None) -> dic
 def set_camera_residents(conn: Conn, camera_id: int, resident_ids: Sequence[int]) -> None:
     """Replace the residents a camera watches (in this order; duplicates dropped)."""
     unique = list(dict.fromkeys(int(r) for r in resident_ids))
-    with conn.cursor() as cur:
+    with conn.cursor(row_factory=tuple_row) as cur:
         cur.execute("DELETE FROM camera_residents WHERE camera_id = %s", (camera_id,))
         cur.executemany("INSERT INTO camera_residents (camera_id, resident_id, position) VALUES (%s, %s, %s)",
                         [(camera_id, r, i) for i, r in enumerate(unique)])
@@ -149,3 +149,7 @@ def camera_identity(conn: Conn) -> dict[int, dict[str, Any]]:
         " FROM cameras c LEFT JOIN camera_residents cr ON cr.camera_id = c.id GROUP BY c.id").fetchall()
     return {int(r["camera_id"]): {"resident_ids": list(r["resident_ids"]), "enrolled": list(r["enrolled"])}
             for r in rows}
+
+
+def _tuples(conn: Conn) -> psycopg.Cursor[tuple[Any, ...]]:
+    return conn.cursor(row_factory=tuple_row)
