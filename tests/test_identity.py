@@ -30,6 +30,7 @@ from affectwatch.queue import FramePayload
 from tests import faceset
 from tests.identityset import frame, variants, write
 from tests.test_cameras_cli import cli  # noqa: F401  (fixture)
+from tests.test_dashboard_support import accounts, app, clients, clock, dash_config  # noqa: F401  (fixtures)
 from tests.test_worker_support import jpeg, loaded_pipeline, model_path, pipeline  # noqa: F401  (fixtures)
 from worker import jobs
 from worker.identity import ASSUMED, IDENTIFIED, UNKNOWN, Gallery, Identity, Tracker
@@ -177,6 +178,9 @@ def test_an_enrolled_residents_other_photos_are_theirs_and_other_people_unknown(
     assert all(f["match_distance"] >= config.identity_threshold for f in faces[3:])
     shown = one(config, "SELECT array_agg(identified ORDER BY captured_at) FROM analytics.faces")
     assert shown == [True] * 3 + [False] * 6
+    _, out, _ = cli("events", "--minutes", "10", "--limit", "20")
+    lines = out.splitlines()
+    assert len(lines) == 9 and all("Eileen" in x for x in lines[:3]) and all("(unknown)" in x for x in lines[3:])
 
 
 def test_a_camera_with_two_enrolled_residents_splits_the_faces(config: Config, cli: Cli, tmp_path: Path,
@@ -251,3 +255,20 @@ def test_queries_keep_the_main_resident_in_step(config: Config) -> None:
         assert q.camera_residents(conn, [camera]) == {camera: [b]}
         assert update_camera(conn, camera, resident_id=None).resident_id is None
         assert q.camera_residents(conn, [camera]) == {}
+
+
+def test_the_api_takes_and_shows_a_cameras_residents(clients: Any, dash_config: Config) -> None:
+    from tests.test_dashboard_support import api
+
+    admin = clients["admin"]
+    with transaction(dash_config) as conn:
+        a, b = add_resident(conn, "A").id, add_resident(conn, "B").id
+    made = api(admin, "POST", "/api/v1/cameras", {"name": "Lounge", "source": "rtsp://cam.local/l",
+                                                  "resident_ids": [b, a]})
+    assert made.status_code == 201, made.get_json()
+    shown = made.get_json()
+    assert (shown["resident_ids"], shown["resident_id"], shown["identity"]) == ([b, a], b, SINGLE_PERSON)
+    changed = api(admin, "PATCH", f"/api/v1/cameras/{shown['id']}", {"resident_ids": [a]}).get_json()
+    assert changed["resident_ids"] == [a] and changed["residents"] == ["A"]
+    bad = api(admin, "PATCH", f"/api/v1/cameras/{shown['id']}", {"resident_ids": ["x"]})
+    assert bad.status_code == 400 and "resident_ids" in bad.get_json()["errors"]
