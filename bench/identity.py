@@ -31,6 +31,8 @@ import logging
 import re
 import statistics
 import sys
+import tempfile
+import threading
 import time
 import uuid
 from collections import defaultdict
@@ -90,7 +92,14 @@ def nearest(templates: Vec, d: Vec) -> float:
     return float(np.min(np.linalg.norm(templates - d[None, :], axis=1)))
 
 
-def accuracy(pipeline: Pipeline, args: argparse.Namespace) -> float:
+@dataclass
+class Selection:
+    enrolment: dict[str, list[Path]]  # person -> the photos they were enrolled from
+    probes: dict[str, list[Path]]  # person -> their other photos
+    impostors: list[Path]
+
+
+def accuracy(pipeline: Pipeline, args: argparse.Namespace) -> Selection:
     groups = people(args.photos)
     enrolled_names = sorted((p for p, v in groups.items() if len(v) >= args.min_photos),
                             key=lambda p: -len(groups[p]))[: args.max_people]
@@ -104,14 +113,17 @@ def accuracy(pipeline: Pipeline, args: argparse.Namespace) -> float:
     started = time.perf_counter()
     galleries: dict[str, Vec] = {}
     probes: list[Photo] = []
+    selection = Selection({}, {}, impostor_paths)
     skipped = 0
     for name in enrolled_names:
         photos = iter(groups[name])
         chosen: list[Vec] = []
+        used: list[Path] = []
         for path in photos:
             p = describe(pipeline, Photo(name, path))
             if p.faces == 1 and p.descriptor is not None:
                 chosen.append(p.descriptor)
+                used.append(path)
             else:
                 skipped += 1  # refused for enrolment: no face or several
             if len(chosen) == ENROL:
@@ -120,7 +132,9 @@ def accuracy(pipeline: Pipeline, args: argparse.Namespace) -> float:
             print(f"  {name}: fewer than {ENROL} photos with one face; not enrolled")
             continue
         galleries[name] = np.stack(chosen)
-        probes += [describe(pipeline, Photo(name, path)) for path in list(photos)[: args.max_probes]]
+        selection.enrolment[name] = used
+        selection.probes[name] = list(photos)[: args.max_probes]
+        probes += [describe(pipeline, Photo(name, path)) for path in selection.probes[name]]
     impostors = [describe(pipeline, Photo("", path)) for path in impostor_paths]
     print(f"  described in {time.perf_counter() - started:.0f} s; {skipped} photo(s) refused for enrolment",
           flush=True)
@@ -151,7 +165,95 @@ def accuracy(pipeline: Pipeline, args: argparse.Namespace) -> float:
           f"(goal >= 80%; {no_face} without a face found count as missed)")
     print(f"  other people's faces attributed to them: {others_hit}/{others_faces} = "
           f"{others_hit / others_faces:.2%} (goal <= 5%)")
-    return thr
+    return selection
+
+
+def end_to_end(pipeline: Pipeline, selection: Selection, args: argparse.Namespace, tmp: Path) -> None:
+    """The bar through the real producer and worker: per person, a resident enrolled from their 5 photos
+    (worker.enrolment, as `resident enroll`), and a camera on a folder of their other photos interleaved
+    with as many photos of people not enrolled, played by the producer (JPEG at the configured quality,
+    Redis), analysed by an in-process FrameWorker; then the face rows in Postgres. The tracker is off
+    (recheck 0): the folder's photos are unrelated pictures, not a video."""
+    from affectwatch.audit import Actor
+    from affectwatch.db import connect, transaction
+    from affectwatch.queries.camera_status import get_status
+    from affectwatch.queries.cameras import add_camera
+    from affectwatch.queries.frames import faces_of_camera, frames_of_camera
+    from affectwatch.queries.identity import Consent
+    from affectwatch.queries.residents import add_resident
+    from affectwatch.queue import redis_connection
+    from bench.pipeline import drop_database, scratch_database
+    from producer.supervisor import Supervisor
+    from worker import enrolment, jobs
+    from worker.runner import build_worker
+
+    names = list(selection.enrolment)[: args.e2e]
+    cfg = replace(scratch_database(pipeline.config), loop_files=False, frame_ttl=7200, queue_max=100_000,
+                  batch_frames=4, batch_seconds=1.0, camera_poll_seconds=0.5, identity_recheck_seconds=0.0)
+    conn = redis_connection(cfg)
+    try:
+        enroller = enrolment.Enroller(cfg)
+        enroller.detector, enroller.embedder = pipeline.detector, pipeline.embedder
+        cameras: dict[int, tuple[int, list[bool]]] = {}  # camera -> (resident, own photo? per frame in order)
+        others = iter(selection.impostors * 2)
+        for name in names:
+            folder = tmp / name
+            folder.mkdir()
+            order: list[bool] = []
+            for i, own in enumerate(selection.probes[name]):
+                for j, (path, mine) in enumerate(((own, True), (next(others), False))):
+                    (folder / f"{2 * i + j:04d}{path.suffix}").symlink_to(path.resolve())
+                    order.append(mine)
+            with transaction(cfg) as db:
+                resident = add_resident(db, name.replace("_", " ")).id
+                consent = Consent(name, datetime.now(UTC), "the resident", "bench")
+                enrolment.store(db, resident, enroller.templates(enrolment.read_photos(selection.enrolment[name])),
+                                consent, Actor("bench"))
+                camera = add_camera(db, name, str(folder), sample_fps=10.0, resident_ids=[resident]).id
+            cameras[camera] = (resident, order)
+        stop = threading.Event()
+        producer = threading.Thread(target=Supervisor(cfg, conn, status_seconds=0.5).run, args=(stop,), daemon=True)
+        producer.start()
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            with connect(cfg) as db:
+                states = [get_status(db, c) for c in cameras]
+            if all(st is not None and st.state == "ended" for st in states):
+                break
+            time.sleep(0.5)
+        stop.set()
+        producer.join(30)
+        jobs.install(pipeline.with_config(cfg))
+        build_worker(cfg, conn).work(burst=True, logging_level="WARNING")
+        mine_hit = [0, 0]
+        theirs_hit = [0, 0]
+        lost = 0
+        with connect(cfg) as db:
+            for camera, (resident, order) in cameras.items():
+                frames = frames_of_camera(db, camera)
+                lost += len(order) - len(frames)
+                hits: dict[uuid.UUID, bool] = defaultdict(bool)
+                for face in faces_of_camera(db, camera):
+                    hits[face["frame_id"]] |= face["resident_id"] == resident
+                for frame, mine in zip(frames, order, strict=False):
+                    tally = mine_hit if mine else theirs_hit
+                    tally[0] += hits[frame["frame_id"]]
+                    tally[1] += 1
+        print(f"\nthe bar through the producer and the worker ({len(names)} residents, one camera each; "
+              f"threshold {cfg.identity_threshold:.2f}; {lost} frame(s) not recorded):")
+        print(f"  their other photos attributed to them: {mine_hit[0]}/{mine_hit[1]} = "
+              f"{mine_hit[0] / max(1, mine_hit[1]):.1%} (goal >= 80%)")
+        print(f"  other people's photos attributed to them: {theirs_hit[0]}/{theirs_hit[1]} = "
+              f"{theirs_hit[0] / max(1, theirs_hit[1]):.1%} (goal <= 5%)")
+    finally:
+        frame_queue_clear(cfg, conn)
+        drop_database(cfg)
+
+
+def frame_queue_clear(config: Config, conn: object) -> None:
+    from affectwatch.queue import frame_queue
+
+    frame_queue(config, conn).delete(delete_jobs=True)  # type: ignore[arg-type]
 
 
 def frames_for_cost(n: int, hold: int) -> list[bytes]:
@@ -200,10 +302,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--max-probes", type=int, default=6, help="other photos of each enrolled person (default 6)")
     p.add_argument("--impostors", type=int, default=300, help="photos of not-enrolled people (default 300)")
     p.add_argument("--threshold", type=float, help="default: AFFECTWATCH_IDENTITY_THRESHOLD")
-    p.add_argument("--frames", type=int, default=40, help="frames per cost round (default 40)")
+    p.add_argument("--frames", type=int, default=120,
+                   help="frames per cost round (default 120: six layouts of one to six faces)")
     p.add_argument("--hold", type=int, default=20,
                    help="frames each layout of faces is held (default 20: 10 s at 2 frames/s)")
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--e2e", type=int, default=0,
+                   help="also run this many enrolled people through the real producer and worker (default 0)")
     p.add_argument("--device", default="cpu")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -214,8 +319,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"embedder {pipeline.embedder.name}; MTCNN min face {config.min_face_size}, threshold "
           f"{config.face_threshold}; identity threshold {args.threshold}, recheck {config.identity_recheck_seconds} s")
     if args.photos:
-        accuracy(pipeline, args)
-    cost(pipeline, args)
+        selection = accuracy(pipeline, args)
+        if args.e2e:
+            with tempfile.TemporaryDirectory() as tmp:
+                end_to_end(pipeline, selection, args, Path(tmp))
+    if args.rounds:
+        cost(pipeline, args)
     return 0
 
 
