@@ -272,3 +272,42 @@ def test_the_api_takes_and_shows_a_cameras_residents(clients: Any, dash_config: 
     assert changed["resident_ids"] == [a] and changed["residents"] == ["A"]
     bad = api(admin, "PATCH", f"/api/v1/cameras/{shown['id']}", {"resident_ids": ["x"]})
     assert bad.status_code == 400 and "resident_ids" in bad.get_json()["errors"]
+
+
+def test_migration_0009_keeps_each_cameras_resident(config: Config, tmp_path: Path) -> None:
+    """A database made before identity: its cameras' residents move into camera_residents, its faces are assumed."""
+    import shutil
+
+    from psycopg import sql
+
+    from affectwatch.migrate import MIGRATIONS_DIR, migrate
+
+    name = f"{psycopg.conninfo.conninfo_to_dict(config.database_url)['dbname']}_m9"
+    old = replace(config, database_url=psycopg.conninfo.make_conninfo(config.database_url, dbname=name))
+    admin = psycopg.conninfo.make_conninfo(config.database_url, dbname="postgres")
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    for f in sorted(MIGRATIONS_DIR.glob("*.sql")):
+        if f.name < "0009":
+            shutil.copy(f, folder)
+    try:
+        migrate(old, folder)
+        with psycopg.connect(old.database_url, autocommit=True) as conn:
+            resident = conn.execute("INSERT INTO residents (name) VALUES ('Ann') RETURNING id").fetchone()
+            assert resident is not None
+            conn.execute("INSERT INTO cameras (name, source, resident_id) VALUES ('a', 'rtsp://x/1', %s),"
+                         " ('b', 'rtsp://x/2', NULL)", (resident[0],))
+            conn.execute("INSERT INTO faces (frame_id, face_index, captured_at, camera_id, resident_id, box_x1, box_y1,"
+                         " box_x2, box_y2, det_prob, expression, confidence, p_happy, model)"
+                         " VALUES (gen_random_uuid(), 0, now(), 1, %s, 0, 0, 1, 1, 0.99, 'happy', 1, 1, 'm')",
+                         (resident[0],))
+        shutil.copy(MIGRATIONS_DIR / "0009_identity.sql", folder)
+        assert [m.version for m in migrate(old, folder)] == [9]
+        with psycopg.connect(old.database_url) as conn:
+            assert conn.execute("SELECT camera_id, resident_id FROM camera_residents").fetchall() == [(1, resident[0])]
+            assert conn.execute("SELECT identity, match_distance FROM faces").fetchall() == [("assumed", None)]
+            assert conn.execute("SELECT resident_ids, identifies FROM analytics.cameras ORDER BY camera_id"
+                                ).fetchall() == [([resident[0]], False), ([], False)]
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
