@@ -5,7 +5,8 @@
     audit.bind(conn, audit.cli_actor())      # changes made on conn are logged as this actor's
 
 Actions on a resident's data: view (a resident's history, as a page or JSON), export (CSV), erase (a
-resident erased), snapshot (an alert's face-crop snapshot looked at). Administrative changes (accounts,
+resident erased), enrol and unenrol (face templates taken or removed, worker.enrolment), snapshot (an
+alert's face-crop snapshot looked at). Administrative changes (accounts,
 cameras, residents, their thresholds and pauses, site settings) are logged by the database's triggers
 (migrations/0011_audit_admin.sql) as the actor `bind` declared on the connection; sign-ins by
 record_sign_in. The log keeps ids and account names, never a resident's name, and survives the erasure

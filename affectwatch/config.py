@@ -147,6 +147,12 @@ class Config:
                                        " (lower: fewer pyramid levels, faster, may miss faces between levels)")
     detect_proposal_threshold: float = setting(0.6, _fraction, "MTCNN first-stage (P-Net) probability a face proposal"
                                                " needs (higher: fewer proposals to check, faster, may miss hard faces)")
+    identity_threshold: float = setting(0.5, _positive(float),
+                                        "face-template distance under which a face is an enrolled resident's"
+                                        " (bench/identity.py; lower: fewer wrong residents, more unknown faces)")
+    identity_recheck_seconds: float = setting(10.0, _non_negative(float),
+                                              "seconds a tracked face keeps its identity before it is matched again"
+                                              " (0: match every face in every frame)")
     model: Path = setting(SHIPPED_MODEL, Path, "expression model weights (.safetensors; empty: the shipped model)")
     device: str = setting("auto", str, "torch device for workers: auto, cpu, cuda, cuda:N")
     torch_threads: int = setting(0, _non_negative(int), "torch CPU threads per worker (0: torch's default)")

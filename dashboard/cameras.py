@@ -9,6 +9,7 @@ from flask.typing import ResponseReturnValue
 
 from affectwatch.exceptions import AffectWatchError, NotFoundError
 from affectwatch.queries import cameras, residents
+from affectwatch.queries.identity import camera_residents
 from affectwatch.sources import SourcePolicy, redact
 from dashboard import inputs, snapshot
 from dashboard.auth import requires
@@ -36,6 +37,11 @@ def form_page(camera: dict[str, Any] | None, error: str = "", status: int = 200,
                            residents=residents.list_residents(db()), **extra), status
 
 
+def form_values() -> dict[str, Any]:
+    """The camera form's fields, with the residents' multi-select as a list (none chosen: an empty one)."""
+    return {**request.form.to_dict(), "resident_ids": request.form.getlist("resident_ids")}
+
+
 @bp.route("/")
 @requires(MANAGE)
 def index() -> ResponseReturnValue:
@@ -54,9 +60,9 @@ def create() -> ResponseReturnValue:
     if request.method == "GET":
         return form_page({"enabled": True, "sample_fps": config().sample_fps})
     try:
-        cam = cameras.add_camera(db(), **camera_values(request.form, partial=False))
+        cam = cameras.add_camera(db(), **camera_values(form_values(), partial=False))
     except AffectWatchError as exc:
-        return form_page(inputs.echoed(request.form), str(exc), 400)
+        return form_page(inputs.echoed(form_values()), str(exc), 400)
     flash(f"Camera {cam.name} registered.", "success")
     return redirect(url_for("cameras.show", camera_id=cam.id))
 
@@ -66,14 +72,15 @@ def create() -> ResponseReturnValue:
 def edit(camera_id: int) -> ResponseReturnValue:
     current = cameras.get_camera(db(), camera_id)
     if request.method == "GET":
-        return form_page({**vars(current), "source": redact(current.source)})
+        return form_page({**vars(current), "source": redact(current.source),
+                          "resident_ids": camera_residents(db(), [camera_id]).get(camera_id, [])})
     try:
-        values = with_source_kept(camera_values(request.form, partial=False), current)
+        values = with_source_kept(camera_values(form_values(), partial=False), current)
         cam = cameras.update_camera(db(), camera_id, **values)
     except NotFoundError:
         raise
     except AffectWatchError as exc:
-        return form_page({**inputs.echoed(request.form), "id": camera_id}, str(exc), 400)
+        return form_page({**inputs.echoed(form_values()), "id": camera_id}, str(exc), 400)
     flash(f"Camera {cam.name} saved.", "success")
     return redirect(url_for("cameras.show", camera_id=cam.id))
 
@@ -112,4 +119,4 @@ def test_source() -> ResponseReturnValue:
         current = cameras.get_camera(db(), known)
         source = current.source if source == redact(current.source) else source
     shot = snapshot.take(source, camera_id=None, user_id=int(g.user["id"]))
-    return form_page(dict(request.form), "" if shot.ok else shot.error, 200 if shot.ok else 400, shot=shot)
+    return form_page(form_values(), "" if shot.ok else shot.error, 200 if shot.ok else 400, shot=shot)

@@ -102,7 +102,9 @@ def camera(values: Values, partial: bool) -> dict[str, Any]:
         out["sample_fps"] = number(values, "sample_fps", float, errors, 0.01, 30)
     if "enabled" in values or not partial:
         out["enabled"] = flag(values, "enabled")
-    if "resident_id" in values or not partial:
+    if "resident_ids" in values:
+        out["resident_ids"] = id_list(values, "resident_ids", "resident")
+    elif "resident_id" in values or not partial:
         out["resident_id"] = optional_id(values, "resident_id", errors)
     errors.raise_any()
     return {k: v for k, v in out.items() if not (k == "sample_fps" and v is None)}
@@ -120,12 +122,20 @@ def resident(values: Values, partial: bool) -> dict[str, Any]:
 
 def camera_ids(values: Values, key: str = "camera_ids") -> list[int]:
     """A list of camera ids: a JSON list, or a form's repeated field (given as a list)."""
+    return sorted(set(id_list(values, key, "camera")))
+
+
+def id_list(values: Values, key: str, what: str) -> list[int]:
+    """Ids in the order given, without repeats: a JSON list, or a form's repeated field (given as a list)."""
     raw = values.get(key) or []
     items = raw if isinstance(raw, list) else [raw]
     try:
-        return sorted({int(x) for x in items if str(x).strip()})
+        ids = [int(x) for x in items if str(x).strip()]
     except (TypeError, ValueError) as exc:
-        raise FieldErrors({key: "must be a list of camera ids"}) from exc
+        raise FieldErrors({key: f"must be a list of {what} ids"}) from exc
+    if any(i < 1 for i in ids):
+        raise FieldErrors({key: f"must be a list of {what} ids"})
+    return list(dict.fromkeys(ids))
 
 
 def pause(values: Values, now: datetime, zone: ZoneInfo) -> dict[str, Any]:

@@ -1,15 +1,19 @@
-"""Resident pages: add, edit, assign cameras, monitored or not, pauses, and alert-threshold overrides."""
+"""Resident pages: add, edit, assign cameras, monitored or not, pauses, alert-threshold overrides, and face
+enrolment (photos uploaded by an administrator become templates; the photos are not kept)."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from affectwatch.exceptions import AffectWatchError, NotFoundError
-from affectwatch.queries import cameras, residents
+from affectwatch import audit
+from affectwatch.exceptions import AffectWatchError, NotFoundError, ValidationError
+from affectwatch.queries import cameras, identity, residents
 from affectwatch.queries import dashboard as q
 from dashboard import inputs
 from dashboard.auth import requires
@@ -21,13 +25,15 @@ Conn = Any
 
 
 def assign_cameras(conn: Conn, resident_id: int, camera_ids: list[int]) -> None:
-    """Point exactly these cameras at the resident (others that pointed at them are unassigned)."""
+    """Make the resident one of the residents of exactly these cameras (their other residents stay)."""
     with conn.transaction():
+        watched = identity.camera_residents(conn)
         for cam in cameras.list_cameras(conn):
-            if cam.id in camera_ids and cam.resident_id != resident_id:
-                cameras.update_camera(conn, cam.id, resident_id=resident_id)
-            elif cam.id not in camera_ids and cam.resident_id == resident_id:
-                cameras.update_camera(conn, cam.id, resident_id=None)
+            theirs = watched.get(cam.id, [])
+            if cam.id in camera_ids and resident_id not in theirs:
+                cameras.update_camera(conn, cam.id, resident_ids=[*theirs, resident_id])
+            elif cam.id not in camera_ids and resident_id in theirs:
+                cameras.update_camera(conn, cam.id, resident_ids=[r for r in theirs if r != resident_id])
         unknown = set(camera_ids) - {c.id for c in cameras.list_cameras(conn)}
         if unknown:
             raise NotFoundError(f"no camera {', '.join(map(str, sorted(unknown)))}")
@@ -47,9 +53,11 @@ def save_resident(conn: Conn, resident_id: int | None, values: inputs.Values, pa
 
 def summary(conn: Conn, person: residents.Resident, pauses: dict[int, Any]) -> dict[str, Any]:
     pause = pauses.get(person.id)
+    watched = identity.camera_residents(conn)
     return {**asdict(person), "paused_until": pause["ends_at"] if pause else None,
             "pause_reason": pause["reason"] if pause else None,
-            "cameras": [{"id": c.id, "name": c.name} for c in cameras.list_cameras(conn) if c.resident_id == person.id]}
+            "cameras": [{"id": c.id, "name": c.name} for c in cameras.list_cameras(conn)
+                        if person.id in watched.get(c.id, [])]}
 
 
 def detail(conn: Conn, resident_id: int) -> dict[str, Any]:
@@ -57,7 +65,8 @@ def detail(conn: Conn, resident_id: int) -> dict[str, Any]:
     person = residents.get_resident(conn, resident_id)
     t = now()
     return {**summary(conn, person, q.current_pauses(conn, t)),
-            "pauses": q.list_pauses(conn, resident_id, t), "thresholds": q.get_thresholds(conn, resident_id)}
+            "pauses": q.list_pauses(conn, resident_id, t), "thresholds": q.get_thresholds(conn, resident_id),
+            "enrolment": asdict(identity.enrolment(conn, resident_id))}
 
 
 def all_residents(conn: Conn) -> list[dict[str, Any]]:
@@ -162,4 +171,64 @@ def thresholds(resident_id: int) -> ResponseReturnValue:
         flash("Alert thresholds saved.", "success")
     except AffectWatchError as exc:
         flash(f"Thresholds not saved: {exc}", "error")
+    return redirect(url_for("residents.show", resident_id=resident_id))
+
+
+UPLOAD_BYTES = 30 * 1024 * 1024  # an enrolment's photos together (other requests keep the app's 2 MB)
+
+
+@bp.url_value_preprocessor
+def allow_photos(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """Enrolment uploads may be larger than other requests: set before the CSRF check reads the form."""
+    if endpoint == "residents.enrol":
+        request.max_content_length = UPLOAD_BYTES
+
+
+_enroller: Any = None
+_enroller_lock = threading.RLock()  # also serialises the models between request threads
+
+
+def enroller() -> Any:
+    """The face detector and embedder, loaded on the first enrolment of this dashboard process."""
+    global _enroller
+    with _enroller_lock:
+        if _enroller is None:
+            from worker.enrolment import Enroller
+
+            _enroller = Enroller(config())
+        return _enroller
+
+
+@bp.route("/<int:resident_id>/enrolment", methods=["POST"])
+@requires(MANAGE)
+def enrol(resident_id: int) -> ResponseReturnValue:
+    """Face templates from uploaded photos, under the consent typed in the form; the photos are not kept."""
+    from worker import enrolment
+
+    residents.get_resident(db(), resident_id)
+    try:
+        consent = identity.check_consent(identity.Consent(
+            inputs.text(request.form, "consent_by"), datetime.now(UTC),
+            inputs.text(request.form, "on_behalf_of") or "the resident", str(g.user["username"])))
+        photos = [enrolment.Photo(f.filename or f"photo {i + 1}", f.read(enrolment.MAX_PHOTO_BYTES + 1))
+                  for i, f in enumerate(request.files.getlist("photos")) if f.filename]
+        if any(len(p.data) > enrolment.MAX_PHOTO_BYTES for p in photos):
+            raise ValidationError(f"a photo is larger than {enrolment.MAX_PHOTO_BYTES // 1_000_000} MB")
+        with _enroller_lock:
+            templates = enroller().templates(photos)
+        ids = enrolment.store(db(), resident_id, templates, consent, audit.request_actor())
+        flash(f"{len(ids)} face template(s) taken from {len(photos)} photo(s); the photos were not kept.", "success")
+    except AffectWatchError as exc:
+        flash(f"Not enrolled: {exc}", "error")
+    return redirect(url_for("residents.show", resident_id=resident_id))
+
+
+@bp.route("/<int:resident_id>/enrolment/remove", methods=["POST"])
+@requires(MANAGE)
+def unenrol(resident_id: int) -> ResponseReturnValue:
+    from worker.enrolment import unenrol as remove_templates
+
+    residents.get_resident(db(), resident_id)
+    n = remove_templates(db(), resident_id, audit.request_actor())
+    flash(f"{n} face template(s) removed; faces are no longer matched to this resident.", "success")
     return redirect(url_for("residents.show", resident_id=resident_id))

@@ -16,8 +16,8 @@ ALTER TABLE audit_log ADD CONSTRAINT audit_log_subject_check
     CHECK ((subject_kind = 'resident') = (subject_resident IS NOT NULL));
 ALTER TABLE audit_log DROP CONSTRAINT audit_log_action_check;
 ALTER TABLE audit_log ADD CONSTRAINT audit_log_action_check
-    CHECK (action IN ('view', 'export', 'erase', 'snapshot', 'create', 'update', 'remove', 'role', 'disable',
-                      'enable', 'password', 'sign-in', 'sign-in-failed'));
+    CHECK (action IN ('view', 'export', 'erase', 'snapshot', 'enrol', 'unenrol', 'create', 'update', 'remove',
+                      'role', 'disable', 'enable', 'password', 'sign-in', 'sign-in-failed'));
 CREATE INDEX audit_log_kind_idx ON audit_log (subject_kind, subject_id, at DESC);
 
 -- One entry, with the actor the connection declared.

@@ -37,9 +37,11 @@ from affectwatch.db import connect
 from affectwatch.exceptions import FrameError, NotFoundError, WorkerError
 from affectwatch.queries.cameras import get_camera
 from affectwatch.queries.frames import FaceRow, FrameRow, ensure_partitions, insert_faces, insert_frames
+from affectwatch.queries.identity import gallery
 from affectwatch.queue import FramePayload
 from worker import hooks, telemetry
-from worker.pipeline import AnalysedFrame, Analysis, Pipeline, Rejected
+from worker.identity import ASSUMED, Gallery
+from worker.pipeline import AnalysedFrame, Analysis, IdentityJob, Pipeline, Rejected
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +92,8 @@ def _process(pipeline: Pipeline, info: JobInfo, frames: list[dict[str, Any]]) ->
     with connect(pipeline.config, autocommit=True) as conn:
         _camera_resident(conn, info, len(frames))  # fail fast, before any detection
         fresh, expired = split_expired(payloads, pipeline.config.frame_ttl, datetime.now(UTC), info.enqueued_at)
-        analysis = pipeline.analyse(fresh)
+        identity = IdentityJob(info.camera_id, Gallery.of(gallery(conn, info.camera_id)))
+        analysis = pipeline.analyse(fresh, identity)
         analysis.rejected[:0] = rejected
         for bad in analysis.rejected:
             log.warning("%s: frame %s rejected: %s", info, bad.frame_id, bad.reason)
@@ -203,12 +206,17 @@ def frame_row(frame: AnalysedFrame, info: JobInfo) -> FrameRow:
 
 
 def face_rows(frame: AnalysedFrame, info: JobInfo, resident_id: int | None, model: str) -> list[FaceRow]:
+    """The frame's faces: each the resident it was identified as (None when unknown), or, when the camera's
+    residents are not enrolled, the camera's resident (resident_id)."""
     p = frame.payload
-    return [
-        FaceRow(p.frame_id, i, p.captured_at, info.camera_id, resident_id, face.box, face.probability,
-                expr.label, expr.confidence, expr.probs, model)
-        for i, (face, expr) in enumerate(zip(frame.faces, frame.expressions, strict=True))
-    ]
+    rows = []
+    for i, (face, expr) in enumerate(zip(frame.faces, frame.expressions, strict=True)):
+        who = frame.identities[i] if frame.identities else None
+        resident = resident_id if who is None or who.state == ASSUMED else who.resident_id
+        rows.append(FaceRow(p.frame_id, i, p.captured_at, info.camera_id, resident, face.box, face.probability,
+                            expr.label, expr.confidence, expr.probs, model, who.state if who else ASSUMED,
+                            None if who is None or who.distance is None else round(who.distance, 4)))
+    return rows
 
 
 def summary(info: JobInfo, expired: Sequence[FramePayload], analysis: Analysis, inserted: Sequence[FaceRow],
@@ -225,6 +233,8 @@ def summary(info: JobInfo, expired: Sequence[FramePayload], analysis: Analysis, 
         "decode_ms": round(sum(f.decode_ms for f in frames), 2),
         "detect_ms": round(sum(f.detect_ms for f in frames), 2),
         "classify_ms": round(sum(f.classify_ms for f in frames), 2),
+        "identify_ms": round(sum(f.identify_ms for f in frames), 2),
+        "unknown_faces": sum(1 for f in frames for who in f.identities if who.resident_id is None),
         "write_ms": round(write_ms, 2),
     }
     log.info("%s: %d frame(s) processed, %d expired, %d rejected, %d face(s)", info, result["processed"],

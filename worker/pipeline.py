@@ -23,10 +23,12 @@ from affectwatch.config import Config
 from affectwatch.exceptions import ConfigError, FrameError, ModelError
 from affectwatch.queue import FramePayload
 from worker.facecrop import face_crop
+from worker.identity import Gallery, Identity, Tracker
 from worker.models.classifier import Expression, ExpressionClassifier
 from worker.models.detector import DetectorSettings, Face, FaceDetector
+from worker.models.embedder import EmbedInput, FaceEmbedder, Templates
 from worker.models.modelfile import DEFAULT_MODEL
-from worker.preprocess import MAX_PIXELS, Image, decode_jpeg, to_rgb
+from worker.preprocess import MAX_PIXELS, Box, Image, decode_jpeg, to_rgb
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +45,11 @@ class AnalysedFrame:
     faces: list[Face]
     crops: list[Image] = field(repr=False)
     expressions: list[Expression] = field(default_factory=list)
+    identities: list[Identity] = field(default_factory=list)  # empty: no gallery, every face is assumed
     decode_ms: float = 0.0
     detect_ms: float = 0.0
     classify_ms: float = 0.0
+    identify_ms: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,14 @@ class Rejected:
 
     frame_id: str
     reason: str
+
+
+@dataclass(frozen=True)
+class IdentityJob:
+    """Whom a job's faces may be: its camera's enrolled residents (an empty gallery: nobody is matched)."""
+
+    camera_id: int
+    gallery: Gallery
 
 
 @dataclass
@@ -118,10 +130,13 @@ def decode(data: bytes) -> Image:
 class Pipeline:
     """The models of one worker process, loaded once, and the per-job analysis."""
 
-    def __init__(self, config: Config, detector: FaceDetector, classifier: ExpressionClassifier) -> None:
+    def __init__(self, config: Config, detector: FaceDetector, classifier: ExpressionClassifier,
+                 embedder: FaceEmbedder | None = None, tracker: Tracker | None = None) -> None:
         self.config = config
         self.detector = detector
         self.classifier = classifier
+        self.embedder = embedder or FaceEmbedder()  # loaded on its first face unless load() loaded it
+        self.tracker = tracker or Tracker(config.identity_threshold, config.identity_recheck_seconds)
         self.pid = os.getpid()
 
     @classmethod
@@ -135,6 +150,7 @@ class Pipeline:
         pipeline = cls(config, FaceDetector(settings, dev), ExpressionClassifier(model_weights(config), dev))
         pipeline.detector.load()
         pipeline.classifier.load()
+        pipeline.embedder.load()
         log.info("pipeline ready on %s: model %s (%s), %d torch threads", dev, pipeline.model_name,
                  ",".join(pipeline.classifier.meta.labels), torch.get_num_threads())
         return pipeline
@@ -145,7 +161,8 @@ class Pipeline:
 
     def with_config(self, config: Config) -> Pipeline:
         """The same loaded models under another configuration (its database, its TTL)."""
-        return type(self)(config, self.detector, self.classifier)
+        tracker = Tracker(config.identity_threshold, config.identity_recheck_seconds, self.tracker.cameras)
+        return type(self)(config, self.detector, self.classifier, self.embedder, tracker)
 
     def detect(self, rgb: Image) -> list[Face]:
         return self.detector.predict(rgb)
@@ -153,29 +170,41 @@ class Pipeline:
     def classify(self, crops: Sequence[Image]) -> list[Expression]:
         return self.classifier.predict(crops)
 
-    def analyse(self, payloads: Sequence[FramePayload]) -> Analysis:
-        """Every usable frame with its faces classified; the others rejected with their reason."""
+    def embed(self, rgb: Image, boxes: Sequence[Box]) -> Templates:
+        return self.embedder.predict(EmbedInput(rgb, boxes))
+
+    def analyse(self, payloads: Sequence[FramePayload], identity: IdentityJob | None = None) -> Analysis:
+        """Every usable frame with its faces classified (and identified, given the camera's gallery); the
+        others rejected with their reason (frames come in capture order, as the producer batches them)."""
         frames: list[AnalysedFrame] = []
         rejected: list[Rejected] = []
         for payload in payloads:
             try:
-                frames.append(self.analyse_frame(payload))
+                frames.append(self.analyse_frame(payload, identity))
             except FrameError as exc:
                 rejected.append(Rejected(str(payload.frame_id), str(exc)))
         self.classify_frames(frames)
         return Analysis(frames, rejected)
 
-    def analyse_frame(self, payload: FramePayload) -> AnalysedFrame:
-        """Decode and detect one frame; keep only its face crops (cut as the model's framing says), not the frame."""
+    def analyse_frame(self, payload: FramePayload, identity: IdentityJob | None = None) -> AnalysedFrame:
+        """Decode, detect and identify one frame; keep only its face crops (cut as the model's framing says),
+        not the frame."""
         start = time.perf_counter()
         rgb = decode(payload.jpeg)
         decoded = time.perf_counter()
         faces = self.detect(rgb)
         detected = time.perf_counter()
+        identities: list[Identity] = []
+        if identity is not None and not identity.gallery.empty and faces:
+            boxes = [f.box for f in faces]
+            identities = self.tracker.identify(identity.camera_id, payload.captured_at, boxes, identity.gallery,
+                                               lambda todo: self.embed(rgb, [boxes[i] for i in todo]))
+        identified = time.perf_counter()
         framing = self.classifier.meta.framing
         crops = [face_crop(rgb, face, framing) for face in faces]
-        return AnalysedFrame(payload, rgb.shape[1], rgb.shape[0], faces, crops,
-                             decode_ms=(decoded - start) * 1e3, detect_ms=(detected - decoded) * 1e3)
+        return AnalysedFrame(payload, rgb.shape[1], rgb.shape[0], faces, crops, identities=identities,
+                             decode_ms=(decoded - start) * 1e3, detect_ms=(detected - decoded) * 1e3,
+                             identify_ms=(identified - detected) * 1e3)
 
     def classify_frames(self, frames: list[AnalysedFrame]) -> None:
         """One classifier batch for all faces; each frame is charged its share of the batch time."""

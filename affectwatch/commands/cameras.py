@@ -7,10 +7,11 @@ import json
 from pathlib import Path
 from typing import Any, TypeAlias
 
-from affectwatch import audit
+from affectwatch import audit, identity
 from affectwatch.config import Config
 from affectwatch.db import transaction
 from affectwatch.queries import cameras
+from affectwatch.queries import identity as identity_q
 from affectwatch.queries.camera_status import list_status
 from affectwatch.queries.residents import find_resident
 from affectwatch.sources import SourcePolicy, redact
@@ -34,17 +35,19 @@ def _add_parser(actions: Sub) -> None:
     p.add_argument("source", help="rtsp://…, http(s)://…, /dev/videoN or an index, a video file or an image folder")
     p.add_argument("--location", default="")
     p.add_argument("--fps", type=float, default=None, help="frames/s to sample (default: AFFECTWATCH_SAMPLE_FPS)")
-    p.add_argument("--resident", help="id or name of the resident this camera watches")
+    p.add_argument("--resident", action="append", default=[], metavar="RESIDENT",
+                   help="id or name of a resident this camera watches (repeat for several; the first is its main "
+                        "resident, to whom every face counts while none of them is enrolled)")
     p.add_argument("--disabled", action="store_true", help="register it without capturing yet")
     p.set_defaults(handler=add)
 
 
 def add(args: argparse.Namespace, config: Config) -> int:
     with audit.cli_transaction(config) as conn:
-        resident_id = find_resident(conn, args.resident).id if args.resident else None
+        resident_ids = [find_resident(conn, r).id for r in args.resident]
         fps = config.sample_fps if args.fps is None else args.fps
         camera = cameras.add_camera(conn, args.name, args.source, location=args.location, sample_fps=fps,
-                                    enabled=not args.disabled, resident_id=resident_id,
+                                    enabled=not args.disabled, resident_ids=resident_ids,
                                     policy=SourcePolicy.from_config(config))
     print(f"added camera {camera.id} {camera.name!r}: {redact(camera.source)}")
     return 0
@@ -60,7 +63,11 @@ def list_all(args: argparse.Namespace, config: Config) -> int:
     with transaction(config) as conn:
         rows = [_row(c) for c in cameras.list_cameras(conn)]
         health = {s.camera_id: s for s in list_status(conn)}
+        who = identity_q.camera_identity(conn)
     for row in rows:
+        watched = who.get(row["id"], {"resident_ids": [], "enrolled": []})
+        row["resident_ids"] = watched["resident_ids"]
+        row["identity"] = identity.mode(watched["resident_ids"], watched["enrolled"])
         status = health.get(row["id"])
         row["state"] = status.state if status else "unknown"
         row["frames_sent"] = status.frames_sent if status else 0
@@ -77,7 +84,9 @@ def _row(camera: cameras.Camera) -> dict[str, Any]:
 
 
 def _print_table(rows: list[dict[str, Any]]) -> None:
-    columns = ["id", "name", "enabled", "state", "sample_fps", "resident_id", "location", "source"]
+    columns = ["id", "name", "enabled", "state", "sample_fps", "residents", "location", "source", "identity"]
+    for r in rows:
+        r["residents"] = ",".join(str(i) for i in r["resident_ids"]) or None
     table = [[str(r[c]) if r[c] is not None else "-" for c in columns] for r in rows]
     widths = [max(len(c), *(len(t[i]) for t in table)) for i, c in enumerate(columns)]
     for line in [columns, *table]:
@@ -95,7 +104,8 @@ def _update_parser(actions: Sub) -> None:
     state.add_argument("--enable", dest="enabled", action="store_const", const=True)
     state.add_argument("--disable", dest="enabled", action="store_const", const=False)
     who = p.add_mutually_exclusive_group()
-    who.add_argument("--resident", help="id or name of the resident this camera watches")
+    who.add_argument("--resident", action="append", default=[], metavar="RESIDENT",
+                     help="id or name of a resident this camera watches (repeat for several; replaces its residents)")
     who.add_argument("--no-resident", action="store_true", help="watch no particular resident")
     p.set_defaults(handler=update)
 
@@ -103,13 +113,13 @@ def _update_parser(actions: Sub) -> None:
 def update(args: argparse.Namespace, config: Config) -> int:
     with audit.cli_transaction(config) as conn:
         camera = cameras.find_camera(conn, args.camera)
-        resident: int | cameras.Keep | None = cameras.KEEP
+        resident_ids: list[int] | cameras.Keep = cameras.KEEP
         if args.resident:
-            resident = find_resident(conn, args.resident).id
+            resident_ids = [find_resident(conn, r).id for r in args.resident]
         elif args.no_resident:
-            resident = None
+            resident_ids = []
         camera = cameras.update_camera(conn, camera.id, name=args.name, source=args.source, location=args.location,
-                                       sample_fps=args.fps, enabled=args.enabled, resident_id=resident,
+                                       sample_fps=args.fps, enabled=args.enabled, resident_ids=resident_ids,
                                        policy=SourcePolicy.from_config(config))
     print(f"updated camera {camera.id} {camera.name!r}")
     return 0

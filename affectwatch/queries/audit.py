@@ -12,8 +12,8 @@ from psycopg.rows import class_row, scalar_row
 
 Conn = psycopg.Connection[Any]
 
-ACTIONS = ("view", "export", "erase", "snapshot", "create", "update", "remove", "role", "disable", "enable",
-           "password", "sign-in", "sign-in-failed")
+ACTIONS = ("view", "export", "erase", "snapshot", "enrol", "unenrol", "create", "update", "remove", "role", "disable",
+           "enable", "password", "sign-in", "sign-in-failed")
 KINDS = ("resident", "user", "camera", "setting")
 
 

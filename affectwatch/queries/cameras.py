@@ -7,6 +7,7 @@ here (source, name, rate) and refused with SourceError, ValidationError or NotFo
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,7 @@ from psycopg.rows import class_row
 
 from affectwatch.exceptions import NotFoundError, ValidationError
 from affectwatch.queries.common import integrity_error, set_clause
+from affectwatch.queries.identity import set_camera_residents
 from affectwatch.sources import SourcePolicy, validate_source
 
 MAX_SAMPLE_FPS = 30.0
@@ -48,8 +50,13 @@ KEEP = Keep.KEEP
 
 
 def add_camera(conn: Conn, name: str, source: str, location: str = "", sample_fps: float = 2.0,
-               enabled: bool = True, resident_id: int | None = None, policy: SourcePolicy | None = None) -> Camera:
-    """Register a camera; `policy` (for a source a person chose) also checks where the source points."""
+               enabled: bool = True, resident_id: int | None = None,
+               resident_ids: Sequence[int] | None = None, policy: SourcePolicy | None = None) -> Camera:
+    """Register a camera watching resident_ids (or the one resident_id; none: a shared space); the first
+    is its main resident (cameras.resident_id), to whom every face counts while none of them is enrolled.
+    `policy` (for a source a person chose) also checks where the source points."""
+    watched = _watched(resident_id, resident_ids)
+    resident_id = watched[0] if watched else None
     values = {"name": check_name(name), "source": validate_source(source, policy=policy).text,
               "location": check_location(location), "sample_fps": check_sample_fps(sample_fps), "enabled": enabled,
               "resident_id": resident_id}
@@ -58,7 +65,22 @@ def add_camera(conn: Conn, name: str, source: str, location: str = "", sample_fp
                     " RETURNING {}").format(COLUMNS)
     camera = _write(conn, query, values)
     assert camera is not None, "INSERT ... RETURNING returns a row"
+    _set_residents(conn, camera.id, watched)
     return camera
+
+
+def _watched(resident_id: int | None, resident_ids: Sequence[int] | None) -> list[int]:
+    if resident_ids is not None:
+        return list(dict.fromkeys(int(r) for r in resident_ids))
+    return [resident_id] if resident_id is not None else []
+
+
+def _set_residents(conn: Conn, camera_id: int, resident_ids: Sequence[int]) -> None:
+    try:
+        with conn.transaction():
+            set_camera_residents(conn, camera_id, resident_ids)
+    except psycopg.IntegrityError as exc:
+        raise integrity_error(exc, "camera") from exc
 
 
 def get_camera(conn: Conn, camera_id: int) -> Camera:
@@ -90,11 +112,20 @@ def list_cameras(conn: Conn, enabled_only: bool = False) -> list[Camera]:
 
 def update_camera(conn: Conn, camera_id: int, *, name: str | None = None, source: str | None = None,
                   location: str | None = None, sample_fps: float | None = None, enabled: bool | None = None,
-                  resident_id: int | Keep | None = KEEP, policy: SourcePolicy | None = None) -> Camera:
-    """Change the given fields (None or KEEP: unchanged; resident_id=None unassigns the resident)."""
+                  resident_id: int | Keep | None = KEEP, resident_ids: Sequence[int] | Keep = KEEP,
+                  policy: SourcePolicy | None = None) -> Camera:
+    """Change the given fields (None or KEEP: unchanged; resident_id=None unassigns every resident;
+    resident_ids replaces the residents it watches, the first being its main resident)."""
     changes = _changes(name, source, location, sample_fps, enabled, policy)
-    if resident_id is not KEEP:
-        changes["resident_id"] = resident_id
+    watched: list[int] | None = None
+    if not isinstance(resident_ids, Keep):
+        watched = _watched(None, resident_ids)
+    elif resident_id is not KEEP:
+        watched = _watched(resident_id, None)
+    if watched is not None:
+        changes["resident_id"] = watched[0] if watched else None
+        get_camera(conn, camera_id)  # NotFoundError before the residents are touched
+        _set_residents(conn, camera_id, watched)
     if not changes:
         return get_camera(conn, camera_id)
     query = sql.SQL("UPDATE cameras SET {} WHERE id = %(id)s RETURNING {}").format(set_clause(changes), COLUMNS)

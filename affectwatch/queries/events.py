@@ -8,7 +8,8 @@ from typing import Any
 import psycopg
 
 RECENT = """
-SELECT f.captured_at, f.frame_id, f.face_index, c.name AS camera, r.name AS resident,
+SELECT f.captured_at, f.frame_id, f.face_index, c.name AS camera,
+       CASE WHEN f.identity = 'unknown' THEN '(unknown)' ELSE r.name END AS resident,
        f.expression, f.confidence, f.det_prob, f.box_x1, f.box_y1, f.box_x2, f.box_y2
 FROM faces f
 LEFT JOIN cameras c ON c.id = f.camera_id

@@ -1,0 +1,112 @@
+"""Enrolment: a resident's face templates from photos, under a recorded consent (docs/privacy.md).
+
+Each photo must show exactly one clear face (the worker's own detector, at its settings): a photo with
+none, or with several, is refused with an error naming it, and nothing of the enrolment is stored. Only
+the 128-d templates are kept, never the photos. Enrolling and removing are written to the audit log in
+the same transaction as the templates.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from affectwatch import audit
+from affectwatch.config import Config
+from affectwatch.exceptions import FrameError, ValidationError
+from affectwatch.queries import identity as q
+from worker.models.detector import DetectorSettings, FaceDetector
+from worker.models.embedder import MODEL_NAME, EmbedInput, FaceEmbedder, Templates
+from worker.pipeline import decode
+
+log = logging.getLogger(__name__)
+
+PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
+MAX_PHOTOS = 50
+MAX_PHOTO_BYTES = 20_000_000
+
+
+@dataclass(frozen=True)
+class Photo:
+    name: str  # for errors only: a file's path, an upload's file name
+    data: bytes
+
+
+def read_photos(paths: Iterable[Path]) -> list[Photo]:
+    """The photos at these paths (a folder: the image files directly in it, by name)."""
+    photos: list[Photo] = []
+    for path in paths:
+        if path.is_dir():
+            files = sorted(p for p in path.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES and p.is_file())
+            if not files:
+                raise ValidationError(f"{path}: no photos in this folder ({', '.join(sorted(PHOTO_SUFFIXES))})")
+        elif path.is_file():
+            files = [path]
+        else:
+            raise ValidationError(f"{path}: no such photo or folder")
+        for f in files:
+            if f.stat().st_size > MAX_PHOTO_BYTES:
+                raise ValidationError(f"{f}: larger than {MAX_PHOTO_BYTES // 1_000_000} MB")
+            photos.append(Photo(str(f), f.read_bytes()))
+    return photos
+
+
+class Enroller:
+    """The detector and embedder an enrolment uses, loaded once per process."""
+
+    def __init__(self, config: Config) -> None:
+        settings = DetectorSettings(config.min_face_size, config.detect_max_side, config.face_threshold,
+                                    config.detect_scale_step, config.detect_proposal_threshold)
+        self.detector = FaceDetector(settings)
+        self.embedder = FaceEmbedder()
+
+    def templates(self, photos: Sequence[Photo]) -> Templates:
+        """One template per photo; ValidationError naming every photo without exactly one clear face."""
+        if not photos:
+            raise ValidationError("no photos to enrol")
+        if len(photos) > MAX_PHOTOS:
+            raise ValidationError(f"{len(photos)} photos: enrol at most {MAX_PHOTOS} at a time")
+        problems: list[str] = []
+        found: list[Templates] = []
+        for photo in photos:
+            try:
+                rgb = decode(photo.data)
+            except FrameError as exc:
+                problems.append(f"{photo.name}: not a readable image ({exc})")
+                continue
+            faces = self.detector.predict(rgb)
+            if len(faces) != 1:
+                what = "no clear face" if not faces else f"{len(faces)} faces"
+                problems.append(f"{photo.name}: {what}; an enrolment photo must show exactly one clear face")
+                continue
+            found.append(self.embedder.predict(EmbedInput(rgb, [faces[0].box])))
+        if problems:
+            raise ValidationError("enrolment refused, nothing stored: " + "; ".join(problems))
+        out: Templates = np.concatenate(found, axis=0)
+        return out
+
+
+def enrol(conn: q.Conn, enroller: Enroller, resident_id: int, photos: Sequence[Photo], consent: q.Consent,
+          actor: audit.Actor) -> list[int]:
+    """Take the templates of the photos and store them with the consent and an audit entry; their ids."""
+    q.check_consent(consent)  # refused before any model runs
+    return store(conn, resident_id, enroller.templates(photos), consent, actor)
+
+
+def store(conn: q.Conn, resident_id: int, templates: Templates, consent: q.Consent, actor: audit.Actor) -> list[int]:
+    """Store taken templates with their consent and an audit entry, in the caller's transaction; their ids."""
+    ids = q.add_templates(conn, resident_id, consent, templates.tolist(), MODEL_NAME)
+    audit.record(conn, actor, "enrol", resident_id, f"{len(ids)} face template(s), with recorded consent")
+    log.info("resident %d enrolled: %d template(s)", resident_id, len(ids))
+    return ids
+
+
+def unenrol(conn: q.Conn, resident_id: int, actor: audit.Actor) -> int:
+    """Remove every template of the resident (and its consent records); how many; audited."""
+    n = q.remove_templates(conn, resident_id)
+    audit.record(conn, actor, "unenrol", resident_id, f"{n} face template(s) removed")
+    return n
