@@ -22,9 +22,10 @@ from affectwatch.exceptions import FrameError
 
 PROCESS_FRAMES = "worker.jobs.process_frames"
 DELIVER_ALERT = "affectwatch.alerts.delivery.deliver"  # on the alert queue (config.alert_queue)
+ENROL_FACES = "worker.enrolment.enrol_job"  # the dashboard's enrolments, at the front of the frame queue
 
 # The only functions a worker will run; any other job is failed unrun, its function never imported.
-JOB_FUNCTIONS: frozenset[str] = frozenset({PROCESS_FRAMES, DELIVER_ALERT})
+JOB_FUNCTIONS: frozenset[str] = frozenset({PROCESS_FRAMES, DELIVER_ALERT, ENROL_FACES})
 
 
 @dataclass(frozen=True)

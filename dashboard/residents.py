@@ -3,7 +3,6 @@ enrolment (photos uploaded by an administrator become templates; the photos are 
 
 from __future__ import annotations
 
-import threading
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
@@ -12,12 +11,14 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask.typing import ResponseReturnValue
 
 from affectwatch import audit
+from affectwatch import identity as shared_identity
 from affectwatch.exceptions import AffectWatchError, NotFoundError, ValidationError
 from affectwatch.queries import cameras, identity, residents
 from affectwatch.queries import dashboard as q
+from affectwatch.queue import ENROL_FACES, frame_queue
 from dashboard import inputs
 from dashboard.auth import requires
-from dashboard.context import config, db, now, zone
+from dashboard.context import config, db, now, redis_conn, zone
 
 bp = Blueprint("residents", __name__, url_prefix="/residents")
 MANAGE = "residents:manage"
@@ -184,49 +185,56 @@ def allow_photos(endpoint: str | None, values: dict[str, Any] | None) -> None:
         request.max_content_length = UPLOAD_BYTES
 
 
-_enroller: Any = None
-_enroller_lock = threading.RLock()  # also serialises the models between request threads
-
-
-def enroller() -> Any:
-    """The face detector and embedder, loaded on the first enrolment of this dashboard process."""
-    global _enroller
-    with _enroller_lock:
-        if _enroller is None:
-            from worker.enrolment import Enroller
-
-            _enroller = Enroller(config())
-        return _enroller
+ENROL_WAIT_SECONDS = 120  # how long the page waits for a worker to take the templates
 
 
 @bp.route("/<int:resident_id>/enrolment", methods=["POST"])
 @requires(MANAGE)
 def enrol(resident_id: int) -> ResponseReturnValue:
-    """Face templates from uploaded photos, under the consent typed in the form; the photos are not kept."""
-    from worker import enrolment
+    """Face templates from uploaded photos, under the consent typed in the form; the photos are not kept.
 
+    The dashboard runs no models: the photos go to a worker as a job at the front of the frame queue, and the
+    page waits for its answer (the photos live in Redis only until the job is done)."""
     residents.get_resident(db(), resident_id)
+    db().commit()  # nothing of this request's transaction is held while a worker stores the templates
     try:
         consent = identity.check_consent(identity.Consent(
             inputs.text(request.form, "consent_by"), datetime.now(UTC),
             inputs.text(request.form, "on_behalf_of") or "the resident", str(g.user["username"])))
-        photos = [enrolment.Photo(f.filename or f"photo {i + 1}", f.read(enrolment.MAX_PHOTO_BYTES + 1))
+        photos = [shared_identity.Photo(f.filename or f"photo {i + 1}", f.read(shared_identity.MAX_PHOTO_BYTES + 1))
                   for i, f in enumerate(request.files.getlist("photos")) if f.filename]
-        if any(len(p.data) > enrolment.MAX_PHOTO_BYTES for p in photos):
-            raise ValidationError(f"a photo is larger than {enrolment.MAX_PHOTO_BYTES // 1_000_000} MB")
-        with _enroller_lock:
-            templates = enroller().templates(photos)
-        ids = enrolment.store(db(), resident_id, templates, consent, audit.request_actor())
-        flash(f"{len(ids)} face template(s) taken from {len(photos)} photo(s); the photos were not kept.", "success")
+        if any(len(p.data) > shared_identity.MAX_PHOTO_BYTES for p in photos):
+            raise ValidationError(f"a photo is larger than {shared_identity.MAX_PHOTO_BYTES // 1_000_000} MB")
+        if not photos:
+            raise ValidationError("no photos to enrol")
+        answer = _by_a_worker(shared_identity.EnrolmentRequest(resident_id, consent, audit.request_actor(), photos))
+        flash(f"{answer} face template(s) taken from {len(photos)} photo(s); the photos were not kept.", "success")
     except AffectWatchError as exc:
         flash(f"Not enrolled: {exc}", "error")
     return redirect(url_for("residents.show", resident_id=resident_id))
 
 
+def _by_a_worker(req: shared_identity.EnrolmentRequest) -> int:
+    """Have a worker carry out the enrolment; the number of templates stored, or the worker's refusal raised."""
+    job = frame_queue(config(), redis_conn()).enqueue(
+        ENROL_FACES, req.to_json(), at_front=True, result_ttl=300, failure_ttl=300,
+        job_timeout=ENROL_WAIT_SECONDS, ttl=ENROL_WAIT_SECONDS)
+    result = job.latest_result(timeout=ENROL_WAIT_SECONDS)
+    if result is None:
+        job.cancel()
+        raise ValidationError(f"no worker took the photos within {ENROL_WAIT_SECONDS} s (is a worker running?); "
+                              "nothing was stored")
+    if result.type != result.Type.SUCCESSFUL or not isinstance(result.return_value, dict):
+        raise ValidationError(f"the worker failed: {(result.exc_string or '').strip().splitlines()[-1:]}")
+    if "error" in result.return_value:
+        raise ValidationError(str(result.return_value["error"]))
+    return int(result.return_value["templates"])
+
+
 @bp.route("/<int:resident_id>/enrolment/remove", methods=["POST"])
 @requires(MANAGE)
 def unenrol(resident_id: int) -> ResponseReturnValue:
-    from worker.enrolment import unenrol as remove_templates
+    from affectwatch.identity import unenrol as remove_templates
 
     residents.get_resident(db(), resident_id)
     n = remove_templates(db(), resident_id, audit.request_actor())

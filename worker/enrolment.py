@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from affectwatch import audit
 from affectwatch.config import Config
-from affectwatch.exceptions import FrameError, ValidationError
+from affectwatch.db import transaction
+from affectwatch.exceptions import AffectWatchError, FrameError, ValidationError
+from affectwatch.identity import MAX_PHOTO_BYTES, MAX_PHOTOS, EnrolmentRequest, Photo
 from affectwatch.queries import identity as q
 from worker.models.detector import DetectorSettings, FaceDetector
 from worker.models.embedder import MODEL_NAME, EmbedInput, FaceEmbedder, Templates
@@ -26,14 +28,6 @@ from worker.pipeline import decode
 log = logging.getLogger(__name__)
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
-MAX_PHOTOS = 50
-MAX_PHOTO_BYTES = 20_000_000
-
-
-@dataclass(frozen=True)
-class Photo:
-    name: str  # for errors only: a file's path, an upload's file name
-    data: bytes
 
 
 def read_photos(paths: Iterable[Path]) -> list[Photo]:
@@ -105,8 +99,24 @@ def store(conn: q.Conn, resident_id: int, templates: Templates, consent: q.Conse
     return ids
 
 
-def unenrol(conn: q.Conn, resident_id: int, actor: audit.Actor) -> int:
-    """Remove every template of the resident (and its consent records); how many; audited."""
-    n = q.remove_templates(conn, resident_id)
-    audit.record(conn, actor, "unenrol", resident_id, f"{n} face template(s) removed")
-    return n
+_enroller: Enroller | None = None
+
+
+def enrol_job(request: dict[str, Any]) -> dict[str, Any]:
+    """The RQ job (affectwatch.queue.ENROL_FACES) by which the dashboard enrols uploaded photos: the templates
+    taken with this worker's models and stored with the consent and an audit entry in one transaction.
+    Returns {"templates": N}, or {"error": why} for photos or a consent that are refused (nothing stored)."""
+    from worker.jobs import installed
+
+    global _enroller
+    config = installed().config
+    try:
+        req = EnrolmentRequest.from_json(request)
+        if _enroller is None:
+            _enroller = Enroller(config)
+        with transaction(config) as conn:
+            ids = enrol(conn, _enroller, req.resident_id, req.photos, req.consent, req.actor)
+    except AffectWatchError as exc:
+        log.info("enrolment refused: %s", exc)
+        return {"error": str(exc)}
+    return {"templates": len(ids)}

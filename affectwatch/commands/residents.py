@@ -170,7 +170,7 @@ def enrollment_list(args: argparse.Namespace, config: Config) -> int:
 
 
 def enrollment_remove(args: argparse.Namespace, config: Config) -> int:
-    from worker.enrolment import unenrol
+    from affectwatch.identity import unenrol
 
     with transaction(config) as conn:
         found = residents.find_resident(conn, args.resident)
