@@ -192,8 +192,8 @@ def face_rows(frame: AnalysedFrame, info: JobInfo, resident_id: int | None, mode
     p = frame.payload
     return [
         FaceRow(p.frame_id, i, p.captured_at, info.camera_id, resident_id, face.box, face.probability,
-                expr.label, expr.confidence, expr.probs, model)
-        for i, (face, expr) in enumerate(zip(frame.faces, frame.expressions, strict=True))
+                expr.label, expr.confidence, expr.probs, model, reason)
+        for i, (face, expr, reason) in enumerate(zip(frame.faces, frame.expressions, frame.uncounted, strict=True))
     ]
 
 

@@ -36,7 +36,8 @@ THRESHOLDS_IN = {"type": "object", "description": "null or absent: use the confi
     "window_seconds": {"type": ["integer", "null"]}, "negative_share": {"type": ["number", "null"]},
     "min_faces": {"type": ["integer", "null"]}, "cooldown_seconds": {"type": ["integer", "null"]},
     "close_share": {"type": ["number", "null"]}, "baseline": {"type": ["boolean", "null"]},
-    "baseline_margin": {"type": ["number", "null"]}, "offline_seconds": {"type": ["integer", "null"]}}}
+    "baseline_margin": {"type": ["number", "null"]}, "offline_seconds": {"type": ["integer", "null"]},
+    "min_span_seconds": {"type": ["integer", "null"]}, "min_minutes": {"type": ["integer", "null"]}}}
 USER_IN = {"type": "object", "properties": {
     "username": TEXT, "display_name": TEXT, "password": {"type": "string", "minLength": 10},
     "role": {"enum": list(PERMISSIONS)}, "active": {"type": "boolean"}}}
