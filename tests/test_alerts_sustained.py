@@ -45,9 +45,9 @@ def burst(start: datetime, n: int = 40, seconds: float = 30.0, p: float = 0.95) 
     return [(start + timedelta(seconds=i * seconds / n), p) for i in range(n)]
 
 
-def test_the_defaults_ask_for_five_minutes_in_four_distinct_minutes() -> None:
+def test_the_defaults_ask_for_five_minutes_with_faces_in_six_distinct_minutes() -> None:
     r = Rule.build(Config.from_env({}), Overrides())
-    assert r.min_span == timedelta(minutes=5) and r.min_minutes == 4
+    assert r.min_span == timedelta(minutes=5) and r.min_minutes == 6 and r.by_minute
 
 
 def test_a_burst_of_forty_negative_faces_in_thirty_seconds_opens_nothing() -> None:
@@ -63,7 +63,7 @@ def test_a_share_held_for_the_span_opens() -> None:
     held = [(T0 + timedelta(seconds=15 * i), 0.8) for i in range(40)]  # ten minutes, one face every 15 s
     (w,) = opened(held, rule())
     assert w.end == T0 + timedelta(minutes=5)  # the first window spanning five minutes
-    assert w.span == timedelta(minutes=5) and w.minutes >= 4 and w.n >= 20
+    assert w.span == timedelta(minutes=5) and w.minutes == 6 and w.n >= 20
 
 
 def test_two_bursts_five_minutes_apart_do_not_carry_a_window() -> None:

@@ -165,7 +165,7 @@ def decide(result: Result, config: Config, rule: Rule, threshold: float) -> list
     score = scoring(config)
     counted = sorted(result.counted, key=lambda f: f.captured_at)
     points = [(f.captured_at, negative_score(f.probs, f.expression, f.confidence, score)) for f in counted]
-    ws = windows(points, rule.window)
+    ws = windows(points, rule.window, by_minute=rule.by_minute)
     if not ws:
         return []
     episodes = replay(ws, rule, threshold, None, Past(), [], Span(ws[0].end, ws[-1].end))

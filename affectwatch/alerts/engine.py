@@ -115,7 +115,7 @@ def evaluate(conn: Conn, config: Config, resident_id: int, since: datetime, now:
 def _windows(conn: Conn, ctx: Context, start: datetime) -> list[Window]:
     """The resident's windows ending at or after start (context for the hysteresis before `since`)."""
     faces = q.window_faces(conn, ctx.resident_id, start, ctx.rule.window, scoring(ctx.config))
-    return windows(faces, ctx.rule.window, start)
+    return windows(faces, ctx.rule.window, start, ctx.rule.by_minute)
 
 
 def _episode(alert: q.Alert) -> Episode:
@@ -223,7 +223,7 @@ def _finish(conn: Conn, ctx: Context, ep: Episode) -> list[Change]:
 def exact_peak(conn: Conn, ctx: Context, opened: Window, until: datetime | None) -> Window:
     """The highest share of any window of the episode with enough faces, read again with every face known."""
     faces = q.window_faces(conn, ctx.resident_id, opened.end, ctx.rule.window, scoring(ctx.config), until)
-    full = [w for w in windows(faces, ctx.rule.window, opened.end) if w.n >= ctx.rule.min_faces]
+    full = [w for w in windows(faces, ctx.rule.window, opened.end, ctx.rule.by_minute) if w.n >= ctx.rule.min_faces]
     return max(full, key=lambda w: (w.share, -w.end.timestamp()), default=opened)
 
 

@@ -4,6 +4,9 @@ A window ends at the capture time of a face and holds the resident's faces of th
 Replaying windows in capture-time order decides when an episode opens, peaks, escalates and recovers;
 the same faces give the same decisions whatever order they arrived in.
 
+- A window's negative share is the mean of its faces' scores, each clock minute's faces weighing at
+  most as much as the window's median minute (by_minute, the default: a burst weighs as one ordinary
+  minute), or plainly of its faces.
 - Open at the first window with at least min_faces faces spanning at least min_span of capture
   time (its earliest and latest faces that far apart) in at least min_minutes distinct clock minutes,
   so that a burst of faces cannot carry a window, and a negative share at or above the
@@ -22,7 +25,7 @@ newest face, or before now in the sweep), so that late faces are counted before 
 
 from __future__ import annotations
 
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -59,13 +62,17 @@ UNITS = 10**9
 
 
 def windows(points: Iterable[tuple[datetime, float]], window: timedelta, start: datetime | None = None,
-            ) -> list[Window]:
+            by_minute: bool = False) -> list[Window]:
     """One window per distinct capture time at or after start, oldest first, from (capture time, negative
     score) points of counted faces: each holds the points of [end - window, end] (faces of one frame
-    together). The live engine and `affectwatch replay` both read windows through this one function."""
+    together). The live engine and `affectwatch replay` both read windows through this one function.
+
+    by_minute: the window's share is its clock minutes' shares, each minute weighing as its faces but at
+    most as much as the window's median minute, so that a burst of faces weighs as one ordinary minute,
+    however many faces it holds (`negative` is then that share times n)."""
     ordered = sorted(points, key=lambda p: p[0])
     inside: deque[tuple[datetime, int]] = deque()
-    minutes: Counter[int] = Counter()
+    minutes: dict[int, list[int]] = {}  # clock minute -> [faces, summed score]
     total = 0  # in units of 1e-9: integer sums neither drift nor depend on the order faces leave in
     out: list[Window] = []
     i = 0
@@ -74,19 +81,36 @@ def windows(points: Iterable[tuple[datetime, float]], window: timedelta, start: 
         while i < len(ordered) and ordered[i][0] == end:
             units = round(ordered[i][1] * UNITS)
             inside.append((end, units))
-            minutes[_minute(end)] += 1
+            bucket = minutes.setdefault(_minute(end), [0, 0])
+            bucket[0] += 1
+            bucket[1] += units
             total += units
             i += 1
         while inside[0][0] < end - window:
             t, units = inside.popleft()
             total -= units
-            key = _minute(t)
-            minutes[key] -= 1
-            if not minutes[key]:
-                del minutes[key]
+            bucket = minutes[_minute(t)]
+            bucket[0] -= 1
+            bucket[1] -= units
+            if not bucket[0]:
+                del minutes[_minute(t)]
         if start is None or end >= start:
-            out.append(Window(end, len(inside), total / UNITS, inside[0][0], len(minutes)))
+            n = len(inside)
+            negative = total / UNITS
+            if by_minute:
+                negative = n * _minute_share(list(minutes.values())) / UNITS
+            out.append(Window(end, n, negative, inside[0][0], len(minutes)))
     return out
+
+
+def _minute_share(minutes: list[list[int]]) -> float:
+    """The share (in units) of a window's minutes ([faces, summed score] each), each minute weighing as its
+    faces but at most as much as the window's median minute: steady faces weigh as faces, and a burst of
+    faces weighs as one ordinary minute (and a minute cut by the window's start, as the faces it holds)."""
+    counts = sorted(f for f, _ in minutes)
+    cap = counts[len(counts) // 2]
+    weights = [min(f, cap) for f, _ in minutes]
+    return sum(w * s / f for w, (f, s) in zip(weights, minutes, strict=True)) / sum(weights)
 
 
 def _minute(t: datetime) -> int:
@@ -99,6 +123,7 @@ class Rule:
     min_faces: int
     min_span: timedelta
     min_minutes: int
+    by_minute: bool
     open_share: float
     close_share: float
     recover_after: timedelta
@@ -116,6 +141,7 @@ class Rule:
             min_faces=o.min_faces or config.alert_min_faces,
             min_span=_pick(_seconds(o.min_span_seconds), timedelta(minutes=config.alert_min_span_minutes)),
             min_minutes=_pick(o.min_minutes, config.alert_min_minutes),
+            by_minute=config.alert_share_by == "minute",
             open_share=_pick(o.negative_share, config.alert_open_share),
             close_share=_pick(o.close_share, config.alert_close_share),
             recover_after=timedelta(minutes=config.alert_recover_minutes),

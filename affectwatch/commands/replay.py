@@ -34,7 +34,7 @@ def _clock(d: timedelta) -> str:
 
 
 def run_replay(args: argparse.Namespace, config: Config) -> int:
-    from affectwatch.sources import validate_source
+    from affectwatch.sources import SourceKind, validate_source
 
     fps = config.sample_fps if args.fps is None else args.fps
     if not 0 < fps <= 60:
@@ -42,6 +42,8 @@ def run_replay(args: argparse.Namespace, config: Config) -> int:
     if not 1 <= args.loop <= 10_000:
         raise ValidationError(f"--loop {args.loop} must lie between 1 and 10000")
     source = validate_source(args.source)
+    if source.kind not in (SourceKind.FILE, SourceKind.FOLDER):
+        raise ValidationError(f"replay reads a video file or an image folder, not a {source.kind.value}")
     from tqdm import tqdm
 
     from worker.pipeline import Pipeline
