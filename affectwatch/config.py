@@ -175,7 +175,7 @@ class Config:
     login_max_failures: int = setting(5, _positive(int), "failed sign-ins (per name, 15 min) before sign-in slows down")
     password_hash: str = setting("scrypt", doc="how new passwords are hashed: scrypt, or pbkdf2:sha256[:ROUNDS]")
     dashboard_poll_seconds: float = setting(10.0, _positive(float), "seconds between dashboard checks for new alerts")
-    alert_window_minutes: float = setting(8.0, _positive(float), "sliding window of capture time the alert rule reads")
+    alert_window_minutes: float = setting(10.0, _positive(float), "sliding window of capture time the alert rule reads")
     alert_min_faces: int = setting(20, _positive(int), "faces a window needs before it can raise an alert")
     alert_min_span_minutes: float = setting(5.0, _non_negative(float),
                                             "capture time a window's counted faces must span (earliest to latest)"

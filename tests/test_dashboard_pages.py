@@ -190,7 +190,7 @@ def test_residents_cameras_pauses_and_thresholds(clients: dict[str, FlaskClient]
                                                               "baseline": "1"})
     t = api(admin, "GET", f"/api/v1/residents/{resident_id}/thresholds").get_json()
     assert t["overrides"]["negative_share"] == 0.45 and t["overrides"]["baseline"] is True
-    assert t["overrides"]["window_seconds"] is None and t["defaults"]["window_seconds"] == 480
+    assert t["overrides"]["window_seconds"] is None and t["defaults"]["window_seconds"] == 600
     with psycopg.connect(dash_config.database_url) as conn:
         assert aq.overrides(conn, resident_id).negative_share == 0.45, "the alert engine reads the override"
     bad = api(admin, "PUT", f"/api/v1/residents/{resident_id}/thresholds", {"negative_share": 3})
