@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from affectwatch.alerts.rule import Past, Rule, Span, Window, may_open, replay, windows
+from affectwatch.alerts.rule import Past, Rule, Span, Window, may_open, negative_score, replay, scoring, windows
 from affectwatch.config import Config
-from affectwatch.queries.alerts import Overrides
+from affectwatch.queries.alerts import Overrides, window_faces
 from affectwatch.queries.frames import FaceRow
 from tests.test_alerts_support import (
     add_camera,
@@ -37,7 +37,7 @@ def rule(**changes: object) -> Rule:
 
 
 def opened(points: list[tuple[datetime, float]], r: Rule) -> list[Window]:
-    ws = windows(points, r.window)
+    ws = windows(points, r.window, by_minute=r.by_minute)
     return [ep.opened for ep in replay(ws, r, r.open_share, None, Past(), [], Span(ws[0].end, ws[-1].end))]
 
 
@@ -72,6 +72,20 @@ def test_two_bursts_five_minutes_apart_do_not_carry_a_window() -> None:
     assert ws[-1].span >= timedelta(minutes=5) and ws[-1].minutes == 2  # span alone would be met
     assert opened(points, rule()) == []
     assert len(opened(points, rule(min_minutes=2))) == 1
+
+
+def test_a_burst_among_calm_faces_weighs_as_one_minute() -> None:
+    calm = [(T0 + timedelta(seconds=20 * i), 0.2) for i in range(30)]  # ten minutes, three faces a minute
+    grimace = [(T0 + timedelta(minutes=8, seconds=0.5 * i), 1.0) for i in range(240)]  # two minutes at 2/s
+    points = calm + grimace
+    by_face = windows(points, timedelta(minutes=10))[-1]
+    by_minute = windows(points, timedelta(minutes=10), by_minute=True)[-1]
+    assert by_face.share > 0.8  # the burst's 240 faces outweigh the calm minutes' 30
+    assert by_minute.share == pytest.approx((8 * 0.2 + 2 * 1.0) / 10, abs=0.03)  # each minute as 3 faces
+    assert opened(points, rule()) == [] and len(opened(points, rule(by_minute=False))) == 1
+    steady = [(T0 + timedelta(seconds=15 * i), 0.2 + 0.6 * (i % 2)) for i in range(40)]
+    assert windows(steady, timedelta(minutes=10), by_minute=True)[-1].share == pytest.approx(
+        windows(steady, timedelta(minutes=10))[-1].share, abs=0.02)  # steady faces: as before
 
 
 def test_may_open_reads_span_and_minutes() -> None:
@@ -131,6 +145,22 @@ def test_a_resident_override_lets_a_burst_alert(config: Config, who: tuple[int, 
     rc = rule_config(config)
     write_all(rc, jobs(_burst_faces(base_time(), resident, camera)))
     assert len(alerts_of(rc, resident)) == 1
+
+
+@pytest.mark.parametrize("label_mode", [False, True])
+def test_scores_in_python_match_the_engine_s_sql(config: Config, who: tuple[int, int], label_mode: bool) -> None:
+    """affectwatch replay scores faces in Python (rule.negative_score); the engine in SQL."""
+    resident, camera = who
+    rc = rule_config(config, alert_counting="label" if label_mode else "probability", alert_label_floor=0.6)
+    rng = random.Random(5)
+    faces = [face(base_time() + timedelta(seconds=i), resident, camera, rng.random(), rng.choice(["sad", "anger"]))
+             for i in range(60)]
+    write_all(rc, jobs(faces))
+    score = scoring(rc)
+    with psycopg.connect(rc.database_url) as conn:
+        stored = window_faces(conn, resident, base_time(), timedelta(0), score)
+    expected = [negative_score(f.probs, f.expression, f.confidence, score) for f in faces]
+    assert [s for _, s in stored] == pytest.approx(expected, abs=1e-6)
 
 
 def test_faces_not_worth_reading_do_not_count(config: Config, who: tuple[int, int]) -> None:
