@@ -50,6 +50,11 @@ def test_the_defaults_ask_for_five_minutes_with_faces_in_six_distinct_minutes() 
     assert r.min_span == timedelta(minutes=5) and r.min_minutes == 6 and r.by_minute
 
 
+def test_a_short_window_asks_no_more_than_it_can_hold() -> None:
+    r = Rule.build(Config.from_env({}), Overrides(window_seconds=90))
+    assert r.min_span == timedelta(seconds=90) and r.min_minutes == 2
+
+
 def test_a_burst_of_forty_negative_faces_in_thirty_seconds_opens_nothing() -> None:
     calm = [(T0 + timedelta(seconds=15 * i), 0.05) for i in range(40)]  # ten calm minutes before it
     points = calm + burst(T0 + timedelta(minutes=10))

@@ -96,5 +96,7 @@ def test_replay_json_matches_the_live_worker(config: Config, redis_conn: redis.R
 def test_replay_refuses_what_it_cannot_play(config: Config, tmp_path: Path, capsys: pytest.CaptureFixture[str]
                                             ) -> None:
     assert main(["replay", str(tmp_path / "missing.mp4")]) == 2
+    assert main(["replay", str(tmp_path), "--fps", "0"]) == 2
+    assert main(["replay", str(tmp_path), "--loop", "0"]) == 2
     assert main(["replay", "rtsp://camera.local/stream"]) == 2
     assert "video file or an image folder" in capsys.readouterr().err

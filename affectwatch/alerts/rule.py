@@ -135,12 +135,16 @@ class Rule:
 
     @classmethod
     def build(cls, config: Config, o: Overrides) -> Rule:
-        """The configured rule with a resident's overrides applied."""
+        """The configured rule with a resident's overrides applied. The span asked is at most the window,
+        and the distinct minutes at most those a window can touch, so that a short window (an override)
+        can still open."""
+        window = _seconds(o.window_seconds) or timedelta(minutes=config.alert_window_minutes)
+        span = _pick(_seconds(o.min_span_seconds), timedelta(minutes=config.alert_min_span_minutes))
         return cls(
-            window=_seconds(o.window_seconds) or timedelta(minutes=config.alert_window_minutes),
+            window=window,
             min_faces=o.min_faces or config.alert_min_faces,
-            min_span=_pick(_seconds(o.min_span_seconds), timedelta(minutes=config.alert_min_span_minutes)),
-            min_minutes=_pick(o.min_minutes, config.alert_min_minutes),
+            min_span=min(span, window),
+            min_minutes=min(_pick(o.min_minutes, config.alert_min_minutes), int(window.total_seconds() // 60) + 1),
             by_minute=config.alert_share_by == "minute",
             open_share=_pick(o.negative_share, config.alert_open_share),
             close_share=_pick(o.close_share, config.alert_close_share),
