@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "affectwatch.commands.alerts",
     "affectwatch.commands.history",
     "affectwatch.commands.model",
+    "affectwatch.commands.replay",
     "affectwatch.commands.events",
     "affectwatch.commands.demo",
     "affectwatch.commands.ops",

@@ -113,6 +113,12 @@ def _counting(raw: str) -> str:
     return raw.strip()
 
 
+def _share_by(raw: str) -> str:
+    if raw.strip() not in {"minute", "face"}:
+        raise ValueError("expected minute or face")
+    return raw.strip()
+
+
 def setting(default: Any, parse: Callable[[str], Any] = str, doc: str = "", secret: bool = False) -> Any:
     """Declare a setting: its default, how to parse it from text, what it means."""
     return field(default=default, metadata={"parse": parse, "doc": doc, "secret": secret})
@@ -143,6 +149,23 @@ class Config:
     detect_max_side: int = setting(960, _non_negative(int),
                                    "frames are scaled so their longer side is at most this before detection (0: never)")
     face_threshold: float = setting(0.9, _fraction, "MTCNN probability below which a detection is discarded")
+    quality_min_face: int = setting(48, _non_negative(int),
+                                    "faces worth reading: shorter side of a face's box (frame pixels) below which"
+                                    " it does not count towards alerts")
+    quality_min_sharpness: float = setting(50.0, _non_negative(float),
+                                           "faces worth reading: variance of the Laplacian of the classifier's"
+                                           " 48x48 grey face below which it does not count (blurred)")
+    quality_max_yaw: float = setting(30.0, _non_negative(float),
+                                     "faces worth reading: estimated yaw (degrees, from MTCNN's landmarks) beyond"
+                                     " which a face does not count")
+    quality_max_pitch: float = setting(30.0, _non_negative(float),
+                                       "faces worth reading: estimated pitch (degrees) beyond which a face does not"
+                                       " count")
+    quality_min_detection: float = setting(0.95, _fraction,
+                                           "faces worth reading: MTCNN probability below which a face does not count")
+    quality_min_confidence: float = setting(0.4, _fraction,
+                                            "faces worth reading: calibrated probability of the label read below"
+                                            " which a face does not count (the classifier abstains)")
     detect_scale_step: float = setting(0.65, _scale_step, "MTCNN image-pyramid scale step, between 0 and 1"
                                        " (lower: fewer pyramid levels, faster, may miss faces between levels)")
     detect_proposal_threshold: float = setting(0.6, _fraction, "MTCNN first-stage (P-Net) probability a face proposal"
@@ -184,6 +207,15 @@ class Config:
     dashboard_poll_seconds: float = setting(10.0, _positive(float), "seconds between dashboard checks for new alerts")
     alert_window_minutes: float = setting(10.0, _positive(float), "sliding window of capture time the alert rule reads")
     alert_min_faces: int = setting(20, _positive(int), "faces a window needs before it can raise an alert")
+    alert_min_span_minutes: float = setting(5.0, _non_negative(float),
+                                            "capture time a window's counted faces must span (earliest to latest)"
+                                            " before it can raise an alert")
+    alert_min_minutes: int = setting(6, _non_negative(int),
+                                     "distinct clock minutes a window's counted faces must fall in before it can"
+                                     " raise an alert (a burst cannot carry it)")
+    alert_share_by: str = setting("minute", _share_by,
+                                  "a window's negative share: minute (each clock minute's faces weigh at most as much"
+                                  " as the window's median minute: a burst weighs as one ordinary minute) or face")
     alert_open_share: float = setting(0.6, _fraction, "negative share of a window at or above which an alert opens")
     alert_close_share: float = setting(0.4, _fraction, "negative share an open alert must stay below to close")
     alert_recover_minutes: float = setting(10.0, _positive(float), "how long the share must stay below the close share")

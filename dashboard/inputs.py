@@ -170,6 +170,8 @@ def thresholds(values: Values) -> dict[str, Any]:
         "baseline": None if text(values, "baseline", "default") in ("default", "") else flag(values, "baseline"),
         "baseline_margin": number(values, "baseline_margin", float, errors, 0, 0.99),
         "offline_seconds": number(values, "offline_seconds", int, errors, 30, 604800),
+        "min_span_seconds": number(values, "min_span_seconds", int, errors, 0, 86400),
+        "min_minutes": number(values, "min_minutes", int, errors, 0, 1440),
     }
     errors.raise_any()
     return out
@@ -183,6 +185,7 @@ def threshold_defaults(config: Any) -> dict[str, Any]:
         "close_share": config.alert_close_share, "baseline": config.alert_baseline,
         "baseline_margin": config.alert_baseline_margin,
         "offline_seconds": round(config.camera_offline_minutes * 60),
+        "min_span_seconds": round(config.alert_min_span_minutes * 60), "min_minutes": config.alert_min_minutes,
     }
 
 

@@ -16,11 +16,11 @@ from affectwatch.capture import FrameSource, encode_jpeg, open_capture
 from affectwatch.clock import Clock
 from affectwatch.config import Config
 from affectwatch.exceptions import AffectWatchError, CaptureError, FrameError, SourceError
+from affectwatch.sampler import Pacer, Sampler
 from affectwatch.sources import redact, validate_source
 from producer.backoff import Backoff
 from producer.batch import Batch, CapturedFrame
 from producer.health import CameraHealth
-from producer.sampler import Pacer, Sampler
 from producer.sender import Outgoing, Sender
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ import pytest
 from psycopg.rows import dict_row
 
 from affectwatch.alerts.baseline import refresh
-from affectwatch.alerts.rule import Rule
+from affectwatch.alerts.rule import Rule, windows
 from affectwatch.alerts.sweep import sweep
 from affectwatch.config import Config
 from affectwatch.queries import alerts as q
@@ -104,8 +104,9 @@ def test_flapping_share_opens_once_and_does_not_close(rc: Config, who: tuple[int
 def _threshold_crossings(config: Config, resident: int) -> int:
     """How often the window share crossed 0.6 (what a rule without hysteresis would flap on)."""
     with psycopg.connect(config.database_url, row_factory=dict_row) as conn:
-        rows = q.windows(conn, resident, base_time() - timedelta(hours=1), timedelta(minutes=10),
-                         q.scoring(config.negative_labels, False, 0.5))
+        faces = q.window_faces(conn, resident, base_time() - timedelta(hours=1), timedelta(minutes=10),
+                               q.scoring(config.negative_labels, False, 0.5))
+    rows = windows(faces, timedelta(minutes=10))
     above = [r.negative / r.n >= 0.6 for r in rows if r.n >= 20]
     return sum(a != b for a, b in itertools.pairwise(above))
 
@@ -278,7 +279,7 @@ def test_a_failing_rule_loses_no_face(rc: Config, who: tuple[int, int], monkeypa
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("a bug in the rule")
 
-    monkeypatch.setattr(q, "windows", broken)
+    monkeypatch.setattr(q, "window_faces", broken)
     write_job(rc, stream(base_time(), 1, steps((1, 0.9)), resident, camera))
     assert "alert rule failed" in caplog.text and "a bug in the rule" in caplog.text
     with psycopg.connect(rc.database_url) as conn:

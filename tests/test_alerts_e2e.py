@@ -60,8 +60,10 @@ def test_a_video_through_producer_and_worker_alerts_as_the_rule_says(config: Con
         ids = {str(name): int(resident) for name, resident in rows}
         # any negative expression at all alerts the first resident; only wholly negative faces the second
         for name, share in (("sensitive", 0.001), ("strict", 1.0)):
+            # (no span or distinct minutes asked: the video lasts three seconds)
             conn.execute("INSERT INTO resident_alert_thresholds (resident_id, window_seconds, negative_share,"
-                         " min_faces) VALUES (%s, 60, %s, %s)", (ids[name], share, MIN_FACES))
+                         " min_faces, min_span_seconds, min_minutes) VALUES (%s, 60, %s, %s, 0, 1)",
+                         (ids[name], share, MIN_FACES))
     produce(cfg, redis_conn, strict)  # the producer plays both cameras' videos side by side
 
     work(cfg, redis_conn)  # the real worker (rq SimpleWorker, allowlisted jobs), in this process

@@ -136,12 +136,13 @@ def producer(cfg: Config) -> Iterator[subprocess.Popen[str]]:
 
 
 def negative_faces(cfg: Config, resident_id: int, camera_id: int, n: int, end: datetime) -> list[Any]:
-    """Faces as the worker stores them: sad, one every few seconds up to `end`."""
+    """Faces as the worker stores them: sad, one every 15 seconds up to `end` (spanning the rule's five
+    minutes in its six distinct minutes when n is 30)."""
     labels = ("anger", "contempt", "disgust", "fear", "happy", "neutral", "sad", "surprise")
     rows = []
     with db(cfg) as conn:
         for i in range(n):
-            at = end - timedelta(seconds=5 * (n - 1 - i))
+            at = end - timedelta(seconds=15 * (n - 1 - i))
             probs = [0.8 if x == "sad" else 0.2 / 7 for x in labels]
             conn.execute(
                 "INSERT INTO faces (frame_id, face_index, captured_at, camera_id, resident_id, box_x1, box_y1, box_x2,"

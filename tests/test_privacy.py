@@ -207,7 +207,8 @@ def test_the_worker_snapshots_an_alert_it_opens(config: Config, loaded_pipeline:
                                                face_video: Path) -> None:
     camera_id, rid = add_test_camera(config, face_video)
     cfg = replace(loaded_pipeline.config, database_url=config.database_url, alert_snapshot_hours=24,
-                  alert_min_faces=2, alert_open_share=0.0001, alert_close_share=0.0, alert_counting="probability")
+                  alert_min_faces=2, alert_open_share=0.0001, alert_close_share=0.0, alert_counting="probability",
+                  alert_min_span_minutes=0.0, alert_min_minutes=0)  # three frames of one moment: no span asked
     jobs.install(loaded_pipeline.with_config(cfg))
     try:
         frames = [payload(camera_id, jpeg(astronaut_frame(astronaut, x))).to_json() for x in (40, 120, 200)]

@@ -29,12 +29,12 @@ from affectwatch.exceptions import CaptureError, FrameError
 from affectwatch.queries.camera_status import HealthReport, get_status, report_health
 from affectwatch.queries.cameras import add_camera, remove_camera
 from affectwatch.queue import PROCESS_FRAMES, FramePayload, frame_queue
+from affectwatch.sampler import Pacer, Sampler
 from affectwatch.sources import validate_source
 from producer.backoff import Backoff
 from producer.batch import Batch, CapturedFrame
 from producer.camera import CameraRunner, CameraSpec
 from producer.health import CameraHealth
-from producer.sampler import Pacer, Sampler
 from producer.sender import Outgoing, Sender
 from tests.conftest import write_video
 

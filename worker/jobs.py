@@ -210,12 +210,12 @@ def face_rows(frame: AnalysedFrame, info: JobInfo, resident_id: int | None, mode
     residents are not enrolled, the camera's resident (resident_id)."""
     p = frame.payload
     rows = []
-    for i, (face, expr) in enumerate(zip(frame.faces, frame.expressions, strict=True)):
+    for i, (face, expr, reason) in enumerate(zip(frame.faces, frame.expressions, frame.uncounted, strict=True)):
         who = frame.identities[i] if frame.identities else None
         resident = resident_id if who is None or who.state == ASSUMED else who.resident_id
         rows.append(FaceRow(p.frame_id, i, p.captured_at, info.camera_id, resident, face.box, face.probability,
                             expr.label, expr.confidence, expr.probs, model, who.state if who else ASSUMED,
-                            None if who is None or who.distance is None else round(who.distance, 4)))
+                            None if who is None or who.distance is None else round(who.distance, 4), reason))
     return rows
 
 

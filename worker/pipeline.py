@@ -1,4 +1,5 @@
-"""Frames in, labelled faces out: decode, detect one frame at a time, crop, classify every face of a job at once.
+"""Frames in, labelled faces out: decode, detect one frame at a time, crop, classify every face of a job at once,
+and say of each face whether it is worth reading (worker.quality: the faces the alert rule counts).
 
 MTCNN runs frame by frame (batching frames through it measured slower on CPU); the face crops of all
 the job's frames go through the classifier in one forward pass. A frame that cannot be used is
@@ -29,6 +30,7 @@ from worker.models.detector import DetectorSettings, Face, FaceDetector
 from worker.models.embedder import EmbedInput, FaceEmbedder, Templates
 from worker.models.modelfile import DEFAULT_MODEL
 from worker.preprocess import MAX_PIXELS, Box, Image, decode_jpeg, to_rgb
+from worker.quality import Quality, measure, uncounted_reason
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,8 @@ class AnalysedFrame:
     crops: list[Image] = field(repr=False)
     expressions: list[Expression] = field(default_factory=list)
     identities: list[Identity] = field(default_factory=list)  # empty: no gallery, every face is assumed
+    quality: list[Quality] = field(default_factory=list)
+    uncounted: list[str | None] = field(default_factory=list)  # why each face does not count (None: it counts)
     decode_ms: float = 0.0
     detect_ms: float = 0.0
     classify_ms: float = 0.0
@@ -203,6 +207,7 @@ class Pipeline:
         framing = self.classifier.meta.framing
         crops = [face_crop(rgb, face, framing) for face in faces]
         return AnalysedFrame(payload, rgb.shape[1], rgb.shape[0], faces, crops, identities=identities,
+                             quality=[measure(face, crop) for face, crop in zip(faces, crops, strict=True)],
                              decode_ms=(decoded - start) * 1e3, detect_ms=(detected - decoded) * 1e3,
                              identify_ms=(identified - detected) * 1e3)
 
@@ -215,5 +220,7 @@ class Pipeline:
         rest = iter(expressions)
         for frame in frames:
             frame.expressions = [next(rest) for _ in frame.crops]
+            frame.uncounted = [uncounted_reason(q, e.confidence, self.config)
+                               for q, e in zip(frame.quality, frame.expressions, strict=True)]
             frame.classify_ms = per_face_ms * len(frame.crops)
             frame.crops = []

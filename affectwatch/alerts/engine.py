@@ -23,7 +23,7 @@ from typing import Any, Protocol
 import psycopg
 
 from affectwatch.alerts.baseline import baseline_share
-from affectwatch.alerts.rule import Episode, Past, Rule, Span, Window, replay, scoring
+from affectwatch.alerts.rule import Episode, Past, Rule, Span, Window, replay, scoring, windows
 from affectwatch.config import Config
 from affectwatch.queries import alerts as q
 
@@ -114,8 +114,8 @@ def evaluate(conn: Conn, config: Config, resident_id: int, since: datetime, now:
 
 def _windows(conn: Conn, ctx: Context, start: datetime) -> list[Window]:
     """The resident's windows ending at or after start (context for the hysteresis before `since`)."""
-    rows = q.windows(conn, ctx.resident_id, start, ctx.rule.window, scoring(ctx.config))
-    return [Window(r.end, r.n, r.negative) for r in rows]
+    faces = q.window_faces(conn, ctx.resident_id, start, ctx.rule.window, scoring(ctx.config))
+    return windows(faces, ctx.rule.window, start, ctx.rule.by_minute)
 
 
 def _episode(alert: q.Alert) -> Episode:
@@ -222,8 +222,8 @@ def _finish(conn: Conn, ctx: Context, ep: Episode) -> list[Change]:
 
 def exact_peak(conn: Conn, ctx: Context, opened: Window, until: datetime | None) -> Window:
     """The highest share of any window of the episode with enough faces, read again with every face known."""
-    rows = q.windows(conn, ctx.resident_id, opened.end, ctx.rule.window, scoring(ctx.config), until)
-    full = [Window(r.end, r.n, r.negative) for r in rows if r.n >= ctx.rule.min_faces]
+    faces = q.window_faces(conn, ctx.resident_id, opened.end, ctx.rule.window, scoring(ctx.config), until)
+    full = [w for w in windows(faces, ctx.rule.window, opened.end, ctx.rule.by_minute) if w.n >= ctx.rule.min_faces]
     return max(full, key=lambda w: (w.share, -w.end.timestamp()), default=opened)
 
 

@@ -4,7 +4,12 @@ A window ends at the capture time of a face and holds the resident's faces of th
 Replaying windows in capture-time order decides when an episode opens, peaks, escalates and recovers;
 the same faces give the same decisions whatever order they arrived in.
 
-- Open at the first window with at least min_faces faces and a negative share at or above the
+- A window's negative share is the mean of its faces' scores, each clock minute's faces weighing at
+  most as much as the window's median minute (by_minute, the default: a burst weighs as one ordinary
+  minute), or plainly of its faces.
+- Open at the first window with at least min_faces faces spanning at least min_span of capture
+  time (its earliest and latest faces that far apart) in at least min_minutes distinct clock minutes,
+  so that a burst of faces cannot carry a window, and a negative share at or above the
   threshold (the open share, raised to baseline + margin when the resident's baseline is used),
   outside monitoring pauses, after the previous episode ended, and, within the cool-down after an
   acknowledged episode, only when the share beats that episode's peak by the rise margin.
@@ -20,7 +25,8 @@ newest face, or before now in the sweep), so that late faces are counted before 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -34,19 +40,90 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Window:
+    """The counted faces of [end - window, end]: how many, their summed negative score, the capture time
+    of the earliest, and how many distinct clock minutes they fall in."""
+
     end: datetime
     n: int
     negative: float
+    first: datetime | None = None
+    minutes: int = 0
 
     @property
     def share(self) -> float:
         return min(1.0, self.negative / self.n) if self.n else 0.0
+
+    @property
+    def span(self) -> timedelta:
+        return self.end - self.first if self.first is not None else timedelta(0)
+
+
+UNITS = 10**9
+
+
+def windows(points: Iterable[tuple[datetime, float]], window: timedelta, start: datetime | None = None,
+            by_minute: bool = False) -> list[Window]:
+    """One window per distinct capture time at or after start, oldest first, from (capture time, negative
+    score) points of counted faces: each holds the points of [end - window, end] (faces of one frame
+    together). The live engine and `affectwatch replay` both read windows through this one function.
+
+    by_minute: the window's share is its clock minutes' shares, each minute weighing as its faces but at
+    most as much as the window's median minute, so that a burst of faces weighs as one ordinary minute,
+    however many faces it holds (`negative` is then that share times n)."""
+    ordered = sorted(points, key=lambda p: p[0])
+    inside: deque[tuple[datetime, int]] = deque()
+    minutes: dict[int, list[int]] = {}  # clock minute -> [faces, summed score]
+    total = 0  # in units of 1e-9: integer sums neither drift nor depend on the order faces leave in
+    out: list[Window] = []
+    i = 0
+    while i < len(ordered):
+        end = ordered[i][0]
+        while i < len(ordered) and ordered[i][0] == end:
+            units = round(ordered[i][1] * UNITS)
+            inside.append((end, units))
+            bucket = minutes.setdefault(_minute(end), [0, 0])
+            bucket[0] += 1
+            bucket[1] += units
+            total += units
+            i += 1
+        while inside[0][0] < end - window:
+            t, units = inside.popleft()
+            total -= units
+            bucket = minutes[_minute(t)]
+            bucket[0] -= 1
+            bucket[1] -= units
+            if not bucket[0]:
+                del minutes[_minute(t)]
+        if start is None or end >= start:
+            n = len(inside)
+            negative = total / UNITS
+            if by_minute:
+                negative = n * _minute_share(list(minutes.values())) / UNITS
+            out.append(Window(end, n, negative, inside[0][0], len(minutes)))
+    return out
+
+
+def _minute_share(minutes: list[list[int]]) -> float:
+    """The share (in units) of a window's minutes ([faces, summed score] each), each minute weighing as its
+    faces but at most as much as the window's median minute: steady faces weigh as faces, and a burst of
+    faces weighs as one ordinary minute (and a minute cut by the window's start, as the faces it holds)."""
+    counts = sorted(f for f, _ in minutes)
+    cap = counts[len(counts) // 2]
+    weights = [min(f, cap) for f, _ in minutes]
+    return sum(w * s / f for w, (f, s) in zip(weights, minutes, strict=True)) / sum(weights)
+
+
+def _minute(t: datetime) -> int:
+    return int(t.timestamp() // 60)
 
 
 @dataclass(frozen=True)
 class Rule:
     window: timedelta
     min_faces: int
+    min_span: timedelta
+    min_minutes: int
+    by_minute: bool
     open_share: float
     close_share: float
     recover_after: timedelta
@@ -58,10 +135,17 @@ class Rule:
 
     @classmethod
     def build(cls, config: Config, o: Overrides) -> Rule:
-        """The configured rule with a resident's overrides applied."""
+        """The configured rule with a resident's overrides applied. The span asked is at most the window,
+        and the distinct minutes at most those a window can touch, so that a short window (an override)
+        can still open."""
+        window = _seconds(o.window_seconds) or timedelta(minutes=config.alert_window_minutes)
+        span = _pick(_seconds(o.min_span_seconds), timedelta(minutes=config.alert_min_span_minutes))
         return cls(
-            window=_seconds(o.window_seconds) or timedelta(minutes=config.alert_window_minutes),
+            window=window,
             min_faces=o.min_faces or config.alert_min_faces,
+            min_span=min(span, window),
+            min_minutes=min(_pick(o.min_minutes, config.alert_min_minutes), int(window.total_seconds() // 60) + 1),
+            by_minute=config.alert_share_by == "minute",
             open_share=_pick(o.negative_share, config.alert_open_share),
             close_share=_pick(o.close_share, config.alert_close_share),
             recover_after=timedelta(minutes=config.alert_recover_minutes),
@@ -129,10 +213,15 @@ def paused(at: datetime, pauses: Pauses) -> bool:
     return any(start <= at < end for start, end in pauses)
 
 
+def sustained(w: Window, rule: Rule) -> bool:
+    """Whether a window holds enough faces, spread over enough capture time, to open an alert."""
+    return w.n >= rule.min_faces and w.span >= rule.min_span and w.minutes >= rule.min_minutes
+
+
 def may_open(w: Window, rule: Rule, threshold: float, past: Past, pauses: Pauses) -> bool:
     if past.boundary is not None and w.end <= past.boundary:
         return False
-    if w.n < rule.min_faces or w.share < threshold or paused(w.end, pauses):
+    if not sustained(w, rule) or w.share < threshold or paused(w.end, pauses):
         return False
     in_cooldown = past.cooldown_until is not None and w.end < past.cooldown_until
     return not in_cooldown or w.share >= past.cooldown_share
@@ -190,6 +279,19 @@ def replay(windows: Iterable[Window], rule: Rule, threshold: float, current: Epi
             past = Past.after(current.recovered_at, current.acknowledged_at, current.peak.share, rule)
             current = None
     return touched
+
+
+def negative_score(probs: Mapping[str, float | None], expression: str, confidence: float,
+                   score: Mapping[str, object]) -> float:
+    """A face's negative score in Python, as queries.alerts scores it in SQL (`scoring` gives both their
+    parameters): for replaying footage in memory."""
+    negatives = score["negatives"]
+    assert isinstance(negatives, list)
+    if score["label_mode"]:
+        floor = score["floor"]
+        assert isinstance(floor, float)
+        return 1.0 if expression in negatives and confidence >= floor else 0.0
+    return min(1.0, sum(probs.get(label) or 0.0 for label in negatives))
 
 
 def scoring(config: Config) -> dict[str, object]:

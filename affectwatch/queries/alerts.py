@@ -117,15 +117,8 @@ class Overrides:
     baseline: bool | None = None
     baseline_margin: float | None = None
     offline_seconds: int | None = None
-
-
-@dataclass(frozen=True)
-class WindowRow:
-    """The faces of a resident captured in [end - window, end]: how many, their summed negative score."""
-
-    end: datetime
-    n: int
-    negative: float
+    min_span_seconds: int | None = None
+    min_minutes: int | None = None
 
 
 ALERT_COLUMNS = sql.SQL("""a.id, a.kind, a.state, a.resident_id, r.name AS resident_name, r.room AS resident_room,
@@ -389,7 +382,8 @@ def lock_resident(conn: Conn, resident_id: int) -> bool | None:
 def overrides(conn: Conn, resident_id: int) -> Overrides:
     found = conn.cursor(row_factory=class_row(Overrides)).execute(
         "SELECT window_seconds, negative_share, min_faces, cooldown_seconds, close_share, baseline, baseline_margin,"
-        " offline_seconds FROM resident_alert_thresholds WHERE resident_id = %s", (resident_id,)).fetchone()
+        " offline_seconds, min_span_seconds, min_minutes"
+        " FROM resident_alert_thresholds WHERE resident_id = %s", (resident_id,)).fetchone()
     return found or Overrides()
 
 
@@ -435,19 +429,13 @@ def _negative_score() -> str:
     return f"CASE WHEN %(label_mode)s THEN {by_label} ELSE least(1, {probs}) END"
 
 
-WINDOWS = f"""
-WITH f AS (
-    SELECT captured_at, {_negative_score()} AS negative
-    FROM faces
-    WHERE resident_id = %(resident)s AND captured_at >= %(start)s::timestamptz - %(window)s
-      AND (%(until)s::timestamptz IS NULL OR captured_at <= %(until)s)
-), w AS (
-    -- numeric: its sum has an inverse, so the moving window costs O(faces), not O(faces x window)
-    SELECT captured_at, count(*) OVER win AS n, sum(negative::numeric) OVER win AS negative
-    FROM f
-    WINDOW win AS (ORDER BY captured_at RANGE BETWEEN %(window)s PRECEDING AND CURRENT ROW)
-)
-SELECT captured_at AS end, n, negative FROM w WHERE captured_at >= %(start)s ORDER BY captured_at
+WINDOW_FACES = f"""
+SELECT captured_at, {_negative_score()}::double precision AS negative
+FROM faces
+WHERE resident_id = %(resident)s AND uncounted_reason IS NULL
+  AND captured_at >= %(start)s::timestamptz - %(window)s
+  AND (%(until)s::timestamptz IS NULL OR captured_at <= %(until)s)
+ORDER BY captured_at
 """
 
 
@@ -456,20 +444,21 @@ def scoring(negatives: frozenset[str], label_mode: bool, floor: float) -> dict[s
     return {"negatives": sorted(negatives), "label_mode": label_mode, "floor": floor}
 
 
-def windows(conn: Conn, resident_id: int, start: datetime, window: timedelta, score: dict[str, Any],
-            until: datetime | None = None) -> list[WindowRow]:
-    """One window per distinct capture time in [start, until] of the resident's faces, oldest first."""
+def window_faces(conn: Conn, resident_id: int, start: datetime, window: timedelta, score: dict[str, Any],
+                 until: datetime | None = None) -> list[tuple[datetime, float]]:
+    """(capture time, negative score) of the resident's counted faces that windows ending in [start, until]
+    hold (from start - window on), oldest first; affectwatch.alerts.rule.windows makes the windows."""
     params = {**score, "resident": resident_id, "start": start, "window": window, "until": until}
-    rows = conn.cursor(row_factory=dict_row).execute(WINDOWS, params).fetchall()
-    unique = [r for i, r in enumerate(rows) if i == 0 or r["end"] != rows[i - 1]["end"]]  # faces of one frame
-    return [WindowRow(r["end"], int(r["n"]), float(r["negative"])) for r in unique]
+    rows = conn.cursor(row_factory=dict_row).execute(WINDOW_FACES, params).fetchall()
+    return [(r["captured_at"], float(r["negative"])) for r in rows]
 
 
 WINDOW_DETAIL = f"""
 SELECT mode() WITHIN GROUP (ORDER BY camera_id) AS camera_id,
        {", ".join(f"sum(coalesce(p_{label}, 0)) AS {label}" for label in LABELS)},
        {", ".join(f"count(*) FILTER (WHERE expression = '{label}') AS n_{label}" for label in LABELS)}
-FROM faces WHERE resident_id = %(resident)s AND captured_at BETWEEN %(start)s AND %(end)s
+FROM faces WHERE resident_id = %(resident)s AND uncounted_reason IS NULL
+  AND captured_at BETWEEN %(start)s AND %(end)s
 """
 
 
@@ -482,7 +471,8 @@ def window_detail(conn: Conn, resident_id: int, start: datetime, end: datetime) 
 
 def last_face_at(conn: Conn, resident_id: int) -> datetime | None:
     row = conn.cursor(row_factory=dict_row).execute(
-        "SELECT max(captured_at) AS t FROM faces WHERE resident_id = %s", (resident_id,)).fetchone()
+        "SELECT max(captured_at) AS t FROM faces WHERE resident_id = %s AND uncounted_reason IS NULL",
+        (resident_id,)).fetchone()
     return row["t"] if row else None
 
 
@@ -512,7 +502,8 @@ def close_alert(conn: Conn, alert_id: int, *, now: datetime | None, reason: str,
 
 BASELINE = f"""
 SELECT count(*) AS n, coalesce(avg({_negative_score()}), 0) AS share
-FROM faces WHERE resident_id = %(resident)s AND captured_at >= %(start)s AND captured_at < %(end)s
+FROM faces WHERE resident_id = %(resident)s AND uncounted_reason IS NULL
+  AND captured_at >= %(start)s AND captured_at < %(end)s
 """
 
 

@@ -15,7 +15,7 @@ Row = dict[str, Any]
 
 PAUSE_COLUMNS = "id, resident_id, starts_at, ends_at, reason, note, created_by, created_at"
 THRESHOLDS = ("window_seconds", "negative_share", "min_faces", "cooldown_seconds", "close_share", "baseline",
-              "baseline_margin", "offline_seconds")
+              "baseline_margin", "offline_seconds", "min_span_seconds", "min_minutes")
 
 
 def _one(row: Row | None) -> Row:

@@ -53,6 +53,7 @@ class FaceRow:
     model: str
     identity: str = "assumed"  # assumed (the camera's resident), identified, unknown (resident_id None)
     match_distance: float | None = None  # to the nearest enrolled template, when matched
+    uncounted_reason: str | None = None  # why the alert rule does not count the face (None: it counts)
 
     @property
     def key(self) -> tuple[uuid.UUID, int]:
@@ -73,10 +74,10 @@ PROB_VALUES = ", ".join(f"%(p_{label})s" for label in LABELS)
 
 INSERT_FACE = f"""
 INSERT INTO faces (frame_id, face_index, captured_at, camera_id, resident_id, box_x1, box_y1, box_x2, box_y2,
-                   det_prob, expression, confidence, {PROB_COLUMNS}, model, identity, match_distance)
+                   det_prob, expression, confidence, {PROB_COLUMNS}, model, identity, match_distance, uncounted_reason)
 VALUES (%(frame_id)s, %(face_index)s, %(captured_at)s, %(camera_id)s, %(resident_id)s, %(box_x1)s, %(box_y1)s,
         %(box_x2)s, %(box_y2)s, %(det_prob)s, %(expression)s, %(confidence)s, {PROB_VALUES}, %(model)s,
-        %(identity)s, %(match_distance)s)
+        %(identity)s, %(match_distance)s, %(uncounted_reason)s)
 ON CONFLICT (frame_id, face_index, captured_at) DO NOTHING
 RETURNING frame_id, face_index
 """

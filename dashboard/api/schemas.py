@@ -182,6 +182,8 @@ class Thresholds(Schema):
     baseline = maybe(Bool)
     baseline_margin = maybe(Num)
     offline_seconds = maybe(Int)
+    min_span_seconds = maybe(Int)
+    min_minutes = maybe(Int)
     updated_at = maybe(Time)
 
 
@@ -344,6 +346,8 @@ class ThresholdsIn(Schema):
     baseline = Bool(allow_none=True)
     baseline_margin = Num(allow_none=True)
     offline_seconds = Int(allow_none=True)
+    min_span_seconds = Int(allow_none=True)
+    min_minutes = Int(allow_none=True)
 
 
 class UserIn(Schema):

@@ -1,4 +1,4 @@
-"""Which frames to keep (Sampler) and when to let a file's next frame out (Pacer)."""
+"""Which frames to keep (Sampler) and when to let a file's next frame out (Pacer): the producer's, and replay's."""
 
 from __future__ import annotations
 
