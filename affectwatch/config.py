@@ -136,8 +136,11 @@ class Config:
     job_timeout: int = setting(120, _positive(int), "seconds a worker may spend on one job")
     job_retries: int = setting(3, _non_negative(int), "times a failed job is retried")
     worker_maintenance_seconds: int = setting(60, _positive(int),
-                                              "seconds between RQ maintenance runs, busy or idle (requeue killed "
-                                              "workers' jobs)")
+                                              "seconds between RQ maintenance runs, busy or idle (expired "
+                                              "registry entries)")
+    worker_lease_seconds: int = setting(5, _positive(int),
+                                        "seconds a worker's lease on its running job lasts (renewed 5 times a "
+                                        "lease); a killed worker's job is requeued by another once it lapses")
     negative_labels: frozenset[str] = setting(
         frozenset({"anger", "contempt", "disgust", "fear", "sad"}), _labels, "labels counted as negative"
     )

@@ -13,9 +13,10 @@
   own: a fork of a process that ran torch, and one that outlives a killed worker.
 - When Redis goes away (a restart, a failover), the worker keeps its loaded models, waits with
   back-off and reconnects, rather than exiting and loading the models again in a new process.
-- A worker killed mid-job leaves its job in the queue's StartedJobRegistry; once the job's
-  heartbeat (its timeout + 60 s) has lapsed, the maintenance of any worker on the queue requeues
-  it while it has retries left, else moves it to the failed-job registry.
+- A worker holds each running job on a short lease (AFFECTWATCH_WORKER_LEASE_SECONDS), renewed by a
+  thread while the job runs (worker.lease). A worker killed mid-job stops renewing it; within a second
+  of the lease lapsing, another worker on the queue requeues the job at the front while it has retries
+  left, else moves it to the failed-job registry. Its rows are written once either way.
 """
 
 from __future__ import annotations
@@ -27,15 +28,19 @@ from typing import Any
 
 import redis
 from rq import SimpleWorker
+from rq.executions import Execution
 from rq.job import Job
+from rq.queue import Queue
 from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
 from rq.utils import import_attribute
+from rq.worker import WorkerStatus
 
 from affectwatch.config import Config
 from affectwatch.exceptions import JobRefused
 from affectwatch.queue import JOB_FUNCTIONS, redis_connection
 from worker import jobs
+from worker.lease import LeaseKeeper, requeue_lapsed
 from worker.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
@@ -78,23 +83,40 @@ class AllowlistedJob(Job):
 
 
 class FrameWorker(SimpleWorker):
-    """Runs each job in this process (never forks), reading jobs as JSON and only allowlisted ones."""
+    """Runs each job in this process (never forks), reading jobs as JSON and only allowlisted ones, and
+    holds each job on a lease of `lease_seconds`, renewed while it runs (worker.lease)."""
 
     job_class = AllowlistedJob
+    lease_seconds = 5  # build_worker sets AFFECTWATCH_WORKER_LEASE_SECONDS
+
+    def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
+        """The claim on a job lasts one lease from each renewal (rq's SimpleWorker: the job timeout + 60 s)."""
+        return int(self.lease_seconds)
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        """rq's SimpleWorker.execute_job, with the job's lease renewed until it ends."""
+        execution: Execution = self.prepare_execution(job)
+        with LeaseKeeper(self, job, execution, self.lease_seconds):
+            self.perform_job(job, queue, execution)
+        self.set_state(WorkerStatus.IDLE)
 
 
 class SchedulerThread(threading.Thread):
-    """rq's scheduler in a daemon thread of the worker: due scheduled jobs (retries) back to the queue."""
+    """rq's scheduler in a daemon thread of the worker: due scheduled jobs (retries) back to the queue, and
+    the jobs of workers whose lease lapsed (killed workers) back to the queue, each second."""
 
     def __init__(self, worker: FrameWorker, interval: int = 1) -> None:
         super().__init__(name="rq-scheduler", daemon=True)
         self.scheduler = RQScheduler(worker.queues, connection=worker.connection, serializer=worker.serializer,
                                      interval=interval, logging_level=logging.getLogger().getEffectiveLevel())
+        self.queues: list[Queue] = list(worker.queues)
         self.stopping = threading.Event()
 
     def tick(self) -> None:
-        """Take or refresh the scheduler lock; if ours, enqueue the jobs that are due."""
+        """Requeue the jobs whose lease lapsed; take or refresh the scheduler lock: if ours, enqueue the jobs due."""
         try:
+            for queue in self.queues:
+                requeue_lapsed(queue)
             if self.scheduler.acquire_locks():  # type: ignore[no-untyped-call]
                 self.scheduler.enqueue_scheduled_jobs()  # type: ignore[no-untyped-call]
         except redis.RedisError as exc:
@@ -121,9 +143,11 @@ class SchedulerThread(threading.Thread):
 
 
 def build_worker(config: Config, connection: redis.Redis, name: str | None = None) -> FrameWorker:
-    return FrameWorker([config.queue], name=name, connection=connection, serializer=JSONSerializer,
-                       job_class=AllowlistedJob, maintenance_interval=config.worker_maintenance_seconds,
-                       worker_ttl=config.worker_maintenance_seconds + 15)  # an idle worker wakes for maintenance
+    worker = FrameWorker([config.queue], name=name, connection=connection, serializer=JSONSerializer,
+                         job_class=AllowlistedJob, maintenance_interval=config.worker_maintenance_seconds,
+                         worker_ttl=config.worker_maintenance_seconds + 15)  # an idle worker wakes for maintenance
+    worker.lease_seconds = config.worker_lease_seconds
+    return worker
 
 
 def run(config: Config, device: str | None = None, burst: bool = False, name: str | None = None) -> bool:
@@ -140,8 +164,8 @@ def work_through_outages(config: Config, burst: bool, name: str | None) -> bool:
 
     rq's worker quits its loop (logging "unhandled exception, quitting") when Redis fails outside its
     dequeue; a worker that quit without being asked to stop, or raised a Redis error, starts over. A
-    job that was running stays in its started-job registry and is requeued by maintenance once its
-    heartbeat lapses; its rows are written at most once either way.
+    job that was running stays in its started-job registry and is requeued by a worker once its
+    lease lapses; its rows are written at most once either way.
     """
     delay, attempt = 1.0, 0
     while True:
