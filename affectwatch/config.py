@@ -110,6 +110,8 @@ class Config:
     """The whole configuration. Build it once per process with Config.from_env()."""
 
     database_url: str = setting("postgresql://postgres@127.0.0.1:5432/affectwatch", doc="Postgres URL", secret=True)
+    database_pool: bool = setting(True, _bool, "the dashboard and workers keep Postgres connections open and reuse "
+                                  "them, checked before each use (false: a new connection per request and job)")
     redis_url: str = setting("redis://127.0.0.1:6379/0", doc="Redis URL (rediss:// for TLS; a password in the URL)",
                              secret=True)
     queue: str = setting("frames", doc="RQ queue the producer fills and workers drain")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from dataclasses import replace
 
 from affectwatch.config import Config
 
@@ -25,6 +26,8 @@ def serve(args: argparse.Namespace, config: Config) -> int:
 
     from dashboard import create_app
 
+    if args.threads:
+        config = replace(config, dashboard_threads=args.threads)  # as many pooled connections as threads
     app = create_app(config)
     host, port = args.host or config.dashboard_host, args.port or config.dashboard_port
     log.info("dashboard on http://%s:%d (%s)", host, port, config.environment)
