@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import UTC, datetime
 
 import redis
 from rq import Queue
 from rq.executions import Execution
 from rq.job import Job, JobStatus
+from rq.scheduler import RQScheduler
 
 from affectwatch.config import Config
-from affectwatch.queue import frame_queue
+from affectwatch.queue import PROCESS_FRAMES, frame_queue
 from tests.test_worker_support import enqueue
 from worker.lease import LeaseKeeper, requeue_lapsed
-from worker.runner import FrameWorker, build_worker
+from worker.runner import FrameWorker, SchedulerThread, build_worker
 
 
 def claim(config: Config, conn: redis.Redis, retries: int = 2) -> tuple[FrameWorker, Queue, Job, Execution]:
@@ -81,3 +83,21 @@ def test_a_leftover_claim_of_a_job_that_ended_is_dropped_not_requeued(config: Co
     assert requeue_lapsed(queue, time.time() + worker.lease_seconds + 0.5) == []
     assert job.id not in queue.started_job_registry
     assert queue.job_ids == [] and job.get_status() == JobStatus.FINISHED
+
+
+def test_a_dead_workers_scheduler_lock_lapses_within_a_lease_and_another_enqueues_the_due_retries(
+        config: Config, redis_conn: redis.Redis) -> None:
+    first, second = (build_worker(config, redis_conn, name=f"lease-{uuid.uuid4().hex[:8]}") for _ in range(2))
+    first.lease_seconds = second.lease_seconds = 2
+    dead, alive = SchedulerThread(first), SchedulerThread(second)
+    dead.tick()  # holds the lock, then is never heard of again (no release: killed)
+    key = RQScheduler.get_locking_key(config.queue)
+    assert 0 < redis_conn.ttl(key) <= dead.lock_seconds == 3  # rq's own: 61 s
+    queue = frame_queue(config, redis_conn)
+    due = queue.enqueue_at(datetime.now(UTC), PROCESS_FRAMES, 1, [])  # a retry that is due now
+    alive.tick()
+    assert queue.job_ids == []  # the dead worker's lock still holds
+    time.sleep(dead.lock_seconds + 0.5)
+    alive.tick()
+    assert queue.job_ids == [due.id]
+    alive.release()
