@@ -24,7 +24,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from affectwatch.config import Config
 from affectwatch.exceptions import DatabaseUnavailable
 
-log = logging.getLogger(__name__)
+logging.getLogger("psycopg.pool").setLevel(logging.WARNING)  # not two INFO lines per request and per job
 POOL_TIMEOUT = 5.0  # seconds a request or job waits for a working pooled connection
 POOL_RECONNECT_SECONDS = 60.0  # a pool gives up reconnecting in the background after this; the next use tries again
 
