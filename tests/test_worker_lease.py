@@ -12,7 +12,7 @@ import uuid
 from datetime import UTC, datetime
 
 import redis
-from rq import Queue
+from rq import Queue, Worker
 from rq.executions import Execution
 from rq.job import Job, JobStatus
 from rq.scheduler import RQScheduler
@@ -85,14 +85,17 @@ def test_a_leftover_claim_of_a_job_that_ended_is_dropped_not_requeued(config: Co
     assert queue.job_ids == [] and job.get_status() == JobStatus.FINISHED
 
 
-def test_a_dead_workers_scheduler_lock_lapses_within_a_lease_and_another_enqueues_the_due_retries(
+def test_a_dead_workers_scheduler_lock_and_key_lapse_within_a_lease_and_another_enqueues_the_due_retries(
         config: Config, redis_conn: redis.Redis) -> None:
     first, second = (build_worker(config, redis_conn, name=f"lease-{uuid.uuid4().hex[:8]}") for _ in range(2))
     first.lease_seconds = second.lease_seconds = 2
+    first.register_birth()
+    assert redis_conn.ttl(first.key) > 60  # rq's: its worker_ttl + 60 s
     dead, alive = SchedulerThread(first), SchedulerThread(second)
     dead.tick()  # holds the lock, then is never heard of again (no release: killed)
     key = RQScheduler.get_locking_key(config.queue)
     assert 0 < redis_conn.ttl(key) <= dead.lock_seconds == 3  # rq's own: 61 s
+    assert 0 < redis_conn.ttl(first.key) <= dead.lock_seconds
     queue = frame_queue(config, redis_conn)
     due = queue.enqueue_at(datetime.now(UTC), PROCESS_FRAMES, 1, [])  # a retry that is due now
     alive.tick()
@@ -100,4 +103,5 @@ def test_a_dead_workers_scheduler_lock_lapses_within_a_lease_and_another_enqueue
     time.sleep(dead.lock_seconds + 0.5)
     alive.tick()
     assert queue.job_ids == [due.id]
+    assert first.name not in {w.name for w in Worker.all(connection=redis_conn, serializer=queue.serializer)}
     alive.release()

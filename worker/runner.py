@@ -107,6 +107,8 @@ class SchedulerThread(threading.Thread):
 
     The scheduler lock lapses one lease after its holder's last refresh (rq's: the interval + 60 s), so
     that a killed worker's lock holds up the scheduled retries of every job for seconds, not a minute.
+    Likewise the worker's own key: a killed worker leaves the list of workers (the system page) within
+    a lease, where rq's key outlives it by up to two minutes.
     """
 
     def __init__(self, worker: FrameWorker, interval: int = 1) -> None:
@@ -115,12 +117,14 @@ class SchedulerThread(threading.Thread):
                                      interval=interval, logging_level=logging.getLogger().getEffectiveLevel())
         self.queues: list[Queue] = list(worker.queues)
         self.connection = worker.connection
+        self.worker_key = worker.key
         self.lock_seconds = max(int(worker.lease_seconds), interval + 2)
         self.stopping = threading.Event()
 
     def tick(self) -> None:
         """Requeue the jobs whose lease lapsed; take or refresh the scheduler lock: if ours, enqueue the jobs due."""
         try:
+            self.connection.expire(self.worker_key, self.lock_seconds)  # only while the key exists (registered)
             for queue in self.queues:
                 requeue_lapsed(queue)
             owned = self.scheduler.acquire_locks()  # type: ignore[no-untyped-call]
@@ -130,6 +134,8 @@ class SchedulerThread(threading.Thread):
                 self.scheduler.enqueue_scheduled_jobs()  # type: ignore[no-untyped-call]
         except redis.RedisError as exc:
             log.warning("scheduler: Redis error, retrying in %d s: %s", self.scheduler.interval, exc)
+        except Exception:  # this thread must outlive anything one tick meets
+            log.exception("scheduler: tick failed; trying again in %d s", self.scheduler.interval)
 
     def run(self) -> None:
         while not self.stopping.is_set():
