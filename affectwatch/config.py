@@ -48,6 +48,13 @@ def _non_negative(kind: Callable[[str], T]) -> Callable[[str], T]:
     return parse
 
 
+def _lease(raw: str) -> int:
+    value = int(raw)
+    if value < 2:
+        raise ValueError("must be at least 2 (RQ counts a job's lease in whole seconds)")
+    return value
+
+
 def _fraction(raw: str) -> float:
     value = float(raw)
     if not 0.0 <= value <= 1.0:
@@ -140,7 +147,7 @@ class Config:
     worker_maintenance_seconds: int = setting(60, _positive(int),
                                               "seconds between RQ maintenance runs, busy or idle (expired "
                                               "registry entries)")
-    worker_lease_seconds: int = setting(5, _positive(int),
+    worker_lease_seconds: int = setting(5, _lease,
                                         "seconds a worker's lease on its running job lasts (renewed 5 times a "
                                         "lease); a killed worker's job is requeued by another once it lapses")
     negative_labels: frozenset[str] = setting(

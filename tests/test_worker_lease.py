@@ -11,6 +11,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 
+import pytest
 import redis
 from rq import Queue, Worker
 from rq.executions import Execution
@@ -18,6 +19,7 @@ from rq.job import Job, JobStatus
 from rq.scheduler import RQScheduler
 
 from affectwatch.config import Config
+from affectwatch.exceptions import ConfigError
 from affectwatch.queue import PROCESS_FRAMES, frame_queue
 from tests.test_worker_support import enqueue
 from worker.lease import LeaseKeeper, requeue_lapsed
@@ -105,3 +107,9 @@ def test_a_dead_workers_scheduler_lock_and_key_lapse_within_a_lease_and_another_
     assert queue.job_ids == [due.id]
     assert first.name not in {w.name for w in Worker.all(connection=redis_conn, serializer=queue.serializer)}
     alive.release()
+
+
+def test_a_lease_shorter_than_two_seconds_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"AFFECTWATCH_WORKER_LEASE_SECONDS.*at least 2"):
+        Config.from_env({"AFFECTWATCH_WORKER_LEASE_SECONDS": "1"})
+    assert Config.from_env({"AFFECTWATCH_WORKER_LEASE_SECONDS": "2"}).worker_lease_seconds == 2
