@@ -81,3 +81,20 @@ def test_the_dashboard_reuses_its_connections_and_survives_their_sessions_ending
     assert row is not None and 1 <= row[0] <= 2  # not one per request
     assert terminate(dash_config, "affectwatch-dashboard") >= 1  # as a Postgres restart would
     assert client.get("/api/v1/alerts/feed?after=0").status_code == 200
+
+
+def test_the_dashboard_answers_503_within_the_pool_timeout_when_postgres_is_gone(
+        clients: SignedInClients, dash_config: Config) -> None:  # noqa: F811
+    from dashboard import create_app
+
+    cookie = clients["staff"].get_cookie("affectwatch_session")
+    assert cookie is not None
+    down = create_app(replace(dash_config, database_url=psycopg.conninfo.make_conninfo(dash_config.database_url,
+                                                                                       port="1")))
+    client = down.test_client()
+    client.set_cookie("affectwatch_session", cookie.value)
+    started = time.monotonic()
+    answer = client.get("/api/v1/alerts/feed?after=0")
+    assert answer.status_code == 503, answer.get_data(as_text=True)
+    assert "database cannot be reached" in answer.get_data(as_text=True)
+    assert time.monotonic() - started < POOL_TIMEOUT + 2
