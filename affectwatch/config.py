@@ -48,6 +48,13 @@ def _non_negative(kind: Callable[[str], T]) -> Callable[[str], T]:
     return parse
 
 
+def _lease(raw: str) -> int:
+    value = int(raw)
+    if value < 2:
+        raise ValueError("must be at least 2 (RQ counts a job's lease in whole seconds)")
+    return value
+
+
 def _fraction(raw: str) -> float:
     value = float(raw)
     if not 0.0 <= value <= 1.0:
@@ -129,6 +136,8 @@ class Config:
     """The whole configuration. Build it once per process with Config.from_env()."""
 
     database_url: str = setting("postgresql://postgres@127.0.0.1:5432/affectwatch", doc="Postgres URL", secret=True)
+    database_pool: bool = setting(True, _bool, "the dashboard and workers keep Postgres connections open and reuse "
+                                  "them, checked before each use (false: a new connection per request and job)")
     redis_url: str = setting("redis://127.0.0.1:6379/0", doc="Redis URL (rediss:// for TLS; a password in the URL)",
                              secret=True)
     queue: str = setting("frames", doc="RQ queue the producer fills and workers drain")
@@ -182,8 +191,11 @@ class Config:
     job_timeout: int = setting(120, _positive(int), "seconds a worker may spend on one job")
     job_retries: int = setting(3, _non_negative(int), "times a failed job is retried")
     worker_maintenance_seconds: int = setting(60, _positive(int),
-                                              "seconds between RQ maintenance runs, busy or idle (requeue killed "
-                                              "workers' jobs)")
+                                              "seconds between RQ maintenance runs, busy or idle (expired "
+                                              "registry entries)")
+    worker_lease_seconds: int = setting(5, _lease,
+                                        "seconds a worker's lease on its running job lasts (renewed 5 times a "
+                                        "lease); a killed worker's job is requeued by another once it lapses")
     negative_labels: frozenset[str] = setting(
         frozenset({"anger", "contempt", "disgust", "fear", "sad"}), _labels, "labels counted as negative"
     )

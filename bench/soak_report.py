@@ -146,6 +146,11 @@ def format_report(report: Report) -> str:
     for f in report.faults:
         took = "NOT RECOVERED" if f.recovered_s is None else f"recovered in {f.recovered_s:.1f} s"
         lines.append(f"    {f.name:<16} {f.detail:<44} {took} ({f.recovery})")
+    kills = [f.recovered_s for f in report.faults if f.name == "worker SIGKILL" and f.job_id is not None]
+    if kills:
+        took = ", ".join("NOT RECOVERED" if s is None else f"{s:.1f} s" for s in kills)
+        longest = "never" if None in kills else f"{max(s for s in kills if s is not None):.1f} s"
+        lines.append(f"  worker kills mid-job, kill to the job's rows: {took} (longest {longest})")
     lines += [f"  lost job {k}: {v}" for k, v in report.lost_jobs.items()]
     lines += [f"  failed job {k}: {v.strip().splitlines()[-1] if v.strip() else '?'}"
               for k, v in report.failed_reasons.items()]

@@ -1,7 +1,8 @@
 """What a request needs from the app: the config, the clock, and the connections kept on `g`.
 
 Each request gets one Postgres connection (autocommit: every query function either stands alone
-or opens its own transaction) opened on first use and closed when the request ends.
+or opens its own transaction) on first use, from the process's pool (affectwatch.db: as many as the
+dashboard has threads, kept open and checked before each use), given back when the request ends.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import redis
 from flask import Flask, current_app, g
 
 from affectwatch.config import Config
-from affectwatch.db import connect
+from affectwatch.db import Connections, pooled
 from affectwatch.queue import redis_connection
 
 Clock = Callable[[], datetime]
@@ -62,9 +63,13 @@ def redis_conn() -> redis.Redis:
     return state().redis
 
 
+def connections() -> Connections:
+    return pooled(config(), "dashboard", config().dashboard_threads)
+
+
 def db() -> psycopg.Connection[Any]:
     if "db" not in g:
-        g.db = connect(config(), autocommit=True)
+        g.db = connections().get()
     conn: psycopg.Connection[Any] = g.db
     return conn
 
@@ -72,4 +77,4 @@ def db() -> psycopg.Connection[Any]:
 def close_db(exc: BaseException | None = None) -> None:
     conn = g.pop("db", None)
     if conn is not None:
-        conn.close()
+        connections().put(conn)

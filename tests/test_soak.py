@@ -2,8 +2,8 @@
 
 The short run (bench/soak.py with two cameras at 1 frame/s, 320x240, about 25 s of cameras, then the
 drain) uses a private redis-server, a database of its own on the test server and two `affectwatch worker`
-processes. Its length is set by a killed worker's job: RQ requeues it once its heartbeat (job timeout +
-60 s) has lapsed. The accounting itself is checked against a job that vanished from Redis.
+processes. A killed worker's job must be written within 15 s of the kill: the other worker requeues it once
+its lease (5 s) lapses. The accounting itself is checked against a job that vanished from Redis.
 """
 
 from __future__ import annotations
@@ -44,4 +44,5 @@ def test_a_short_soak_with_every_fault_loses_and_doubles_nothing(model_path: Pat
     assert [f.name for f in report.faults] == ["worker SIGKILL", "Redis restart", "Postgres cut off",
                                                "camera vanished", "burst"], text
     assert "mid-job" in report.faults[0].detail, text  # a worker really was killed while running a job
+    assert report.faults[0].recovered_s is not None and report.faults[0].recovered_s < 15, text
     assert all(f.recovered_s is not None for f in report.faults), text

@@ -14,8 +14,9 @@ What happens to each kind of frame and job (docs/worker.md has the same list):
   was down, a worker was killed) starts a fresh wait, so its frames are analysed, late, not expired;
 - a job for a camera that no longer exists fails at once and is not retried (the failed-job registry
   keeps the reason); its frames are not written;
-- when Postgres is unreachable or the write fails, the transaction rolls back and the job fails;
-  RQ retries it (the producer enqueues with rq.Retry) and the idempotent inserts write nothing twice.
+- when Postgres is unreachable (no working connection from the worker's pool, affectwatch.db, within
+  a few seconds) or the write fails, the transaction rolls back and the job fails; RQ retries it (the
+  producer enqueues with rq.Retry) and the idempotent inserts write nothing twice.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from rq import get_current_job
 
 from affectwatch import logs, monitoring, snapshots
 from affectwatch.alerts import telemetry as alert_telemetry
-from affectwatch.db import connect
+from affectwatch.db import pooled
 from affectwatch.exceptions import FrameError, NotFoundError, WorkerError
 from affectwatch.queries.cameras import get_camera
 from affectwatch.queries.frames import FaceRow, FrameRow, ensure_partitions, insert_faces, insert_frames
@@ -89,7 +90,7 @@ def process_frames(camera_id: int, frames: list[dict[str, Any]]) -> dict[str, An
 
 def _process(pipeline: Pipeline, info: JobInfo, frames: list[dict[str, Any]]) -> dict[str, Any]:
     payloads, rejected = parse_payloads(frames, info.camera_id)
-    with connect(pipeline.config, autocommit=True) as conn:
+    with pooled(pipeline.config, "worker").connection() as conn:  # kept open from job to job, checked each time
         _camera_resident(conn, info, len(frames))  # fail fast, before any detection
         fresh, expired = split_expired(payloads, pipeline.config.frame_ttl, datetime.now(UTC), info.enqueued_at)
         identity = IdentityJob(info.camera_id, Gallery.of(gallery(conn, info.camera_id)))

@@ -13,9 +13,10 @@
   own: a fork of a process that ran torch, and one that outlives a killed worker.
 - When Redis goes away (a restart, a failover), the worker keeps its loaded models, waits with
   back-off and reconnects, rather than exiting and loading the models again in a new process.
-- A worker killed mid-job leaves its job in the queue's StartedJobRegistry; once the job's
-  heartbeat (its timeout + 60 s) has lapsed, the maintenance of any worker on the queue requeues
-  it while it has retries left, else moves it to the failed-job registry.
+- A worker holds each running job on a short lease (AFFECTWATCH_WORKER_LEASE_SECONDS), renewed by a
+  thread while the job runs (worker.lease). A worker killed mid-job stops renewing it; within a second
+  of the lease lapsing, another worker on the queue requeues the job at the front while it has retries
+  left, else moves it to the failed-job registry. Its rows are written once either way.
 """
 
 from __future__ import annotations
@@ -27,16 +28,20 @@ from typing import Any
 
 import redis
 from rq import SimpleWorker
+from rq.executions import Execution
 from rq.job import Job
+from rq.queue import Queue
 from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
 from rq.utils import import_attribute
+from rq.worker import WorkerStatus
 
 from affectwatch import telemetry
 from affectwatch.config import Config
 from affectwatch.exceptions import JobRefused
 from affectwatch.queue import JOB_FUNCTIONS, redis_connection
 from worker import jobs
+from worker.lease import LeaseKeeper, requeue_lapsed
 from worker.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
@@ -79,27 +84,59 @@ class AllowlistedJob(Job):
 
 
 class FrameWorker(SimpleWorker):
-    """Runs each job in this process (never forks), reading jobs as JSON and only allowlisted ones."""
+    """Runs each job in this process (never forks), reading jobs as JSON and only allowlisted ones, and
+    holds each job on a lease of `lease_seconds`, renewed while it runs (worker.lease)."""
 
     job_class = AllowlistedJob
+    lease_seconds = 5  # build_worker sets AFFECTWATCH_WORKER_LEASE_SECONDS
+
+    def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
+        """The claim on a job lasts one lease from each renewal (rq's SimpleWorker: the job timeout + 60 s)."""
+        return int(self.lease_seconds)
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        """rq's SimpleWorker.execute_job, with the job's lease renewed until it ends."""
+        execution: Execution = self.prepare_execution(job)
+        with LeaseKeeper(self, job, execution, self.lease_seconds):
+            self.perform_job(job, queue, execution)
+        self.set_state(WorkerStatus.IDLE)
 
 
 class SchedulerThread(threading.Thread):
-    """rq's scheduler in a daemon thread of the worker: due scheduled jobs (retries) back to the queue."""
+    """rq's scheduler in a daemon thread of the worker: due scheduled jobs (retries) back to the queue, and
+    the jobs of workers whose lease lapsed (killed workers) back to the queue, each second.
+
+    The scheduler lock lapses one lease after its holder's last refresh (rq's: the interval + 60 s), so
+    that a killed worker's lock holds up the scheduled retries of every job for seconds, not a minute.
+    Likewise the worker's own key: a killed worker leaves the list of workers (the system page) within
+    a lease, where rq's key outlives it by up to two minutes.
+    """
 
     def __init__(self, worker: FrameWorker, interval: int = 1) -> None:
         super().__init__(name="rq-scheduler", daemon=True)
         self.scheduler = RQScheduler(worker.queues, connection=worker.connection, serializer=worker.serializer,
                                      interval=interval, logging_level=logging.getLogger().getEffectiveLevel())
+        self.queues: list[Queue] = list(worker.queues)
+        self.connection = worker.connection
+        self.worker_key = worker.key
+        self.lock_seconds = max(int(worker.lease_seconds), interval + 2)
         self.stopping = threading.Event()
 
     def tick(self) -> None:
-        """Take or refresh the scheduler lock; if ours, enqueue the jobs that are due."""
+        """Requeue the jobs whose lease lapsed; take or refresh the scheduler lock: if ours, enqueue the jobs due."""
         try:
-            if self.scheduler.acquire_locks():  # type: ignore[no-untyped-call]
+            self.connection.expire(self.worker_key, self.lock_seconds)  # only while the key exists (registered)
+            for queue in self.queues:
+                requeue_lapsed(queue)
+            owned = self.scheduler.acquire_locks()  # type: ignore[no-untyped-call]
+            for name in owned:  # just taken or refreshed by this worker: shorten it to a lease
+                self.connection.expire(RQScheduler.get_locking_key(name), self.lock_seconds)
+            if owned:
                 self.scheduler.enqueue_scheduled_jobs()  # type: ignore[no-untyped-call]
         except redis.RedisError as exc:
             log.warning("scheduler: Redis error, retrying in %d s: %s", self.scheduler.interval, exc)
+        except Exception:  # this thread must outlive anything one tick meets
+            log.exception("scheduler: tick failed; trying again in %d s", self.scheduler.interval)
 
     def run(self) -> None:
         while not self.stopping.is_set():
@@ -122,9 +159,11 @@ class SchedulerThread(threading.Thread):
 
 
 def build_worker(config: Config, connection: redis.Redis, name: str | None = None) -> FrameWorker:
-    return FrameWorker([config.queue], name=name, connection=connection, serializer=JSONSerializer,
-                       job_class=AllowlistedJob, maintenance_interval=config.worker_maintenance_seconds,
-                       worker_ttl=config.worker_maintenance_seconds + 15)  # an idle worker wakes for maintenance
+    worker = FrameWorker([config.queue], name=name, connection=connection, serializer=JSONSerializer,
+                         job_class=AllowlistedJob, maintenance_interval=config.worker_maintenance_seconds,
+                         worker_ttl=config.worker_maintenance_seconds + 15)  # an idle worker wakes for maintenance
+    worker.lease_seconds = config.worker_lease_seconds
+    return worker
 
 
 def run(config: Config, device: str | None = None, burst: bool = False, name: str | None = None) -> bool:
@@ -142,8 +181,8 @@ def work_through_outages(config: Config, burst: bool, name: str | None) -> bool:
 
     rq's worker quits its loop (logging "unhandled exception, quitting") when Redis fails outside its
     dequeue; a worker that quit without being asked to stop, or raised a Redis error, starts over. A
-    job that was running stays in its started-job registry and is requeued by maintenance once its
-    heartbeat lapses; its rows are written at most once either way.
+    job that was running stays in its started-job registry and is requeued by a worker once its
+    lease lapses; its rows are written at most once either way.
     """
     delay, attempt = 1.0, 0
     while True:

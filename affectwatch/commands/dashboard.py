@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import logging
+from dataclasses import replace
 
 from affectwatch import telemetry
 from affectwatch.config import Config
@@ -47,6 +48,8 @@ def serve(args: argparse.Namespace, config: Config) -> int:
 
     from dashboard import create_app
 
+    if args.threads:
+        config = replace(config, dashboard_threads=args.threads)  # as many pooled connections as threads
     app = create_app(config)  # refuses a production configuration with default secrets first
     proxy = proxy_settings(config, args.trusted_proxy)
     telemetry.serve("dashboard", config.dashboard_metrics_port, config.metrics_host)
