@@ -314,3 +314,23 @@ def test_migration_0009_keeps_each_cameras_resident(config: Config, tmp_path: Pa
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def test_replay_for_an_enrolled_resident_counts_only_their_faces(config: Config, cli: Cli, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """`affectwatch replay --resident` matches faces as the live worker does: with the resident enrolled, the
+    other person in the footage is unknown and never counts; without an enrolment every face is theirs."""
+    monkeypatch.setenv("AFFECTWATCH_TORCH_THREADS", "1")
+    camera_of(config, "Eileen", "Grace")
+    enrol(cli, tmp_path, "Eileen", "astronaut")
+    footage = write(tmp_path / "footage", [frame(variants("astronaut")[i], variants("hopper")[i]) for i in (5, 6, 7)])
+    code, out, err = cli("replay", str(footage[0].parent), "--fps", "1", "--resident", "Eileen", "--json")
+    assert code == 0, err
+    enrolled = json.loads(out.strip().splitlines()[-1])
+    assert enrolled["faces"] == 6 and enrolled["unknown_faces"] == 3
+    assert 0 < enrolled["counted_faces"] <= 3
+    assert "not counted, someone else (not Eileen): 3" in out
+    code, out, err = cli("replay", str(footage[0].parent), "--fps", "1", "--resident", "Grace", "--json")
+    assert code == 0, err
+    single = json.loads(out.strip().splitlines()[-1])
+    assert single["faces"] == 6 and single["unknown_faces"] == 0 and single["counted_faces"] > enrolled["counted_faces"]

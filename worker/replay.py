@@ -8,8 +8,9 @@ over those rows with the code the live engine runs (affectwatch.alerts.rule: win
 footage's clock, as fast as the CPU allows. Nothing is written: with --resident, the resident's
 overrides (and baseline) are read in a transaction that is rolled back.
 
-Identity (which resident a face is) plugs in at one place, `residents_of`: today every face a
-resident's camera sees is the resident's, as in the live worker.
+Identity, as in the live worker: with --resident naming an enrolled resident, each face is matched against
+that resident's templates (the worker's embedder and tracker); a face that is not theirs is unknown and never
+counts. Without an enrolment every face counts as the resident's ("single person"), as on a live camera.
 """
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ from affectwatch.queries.frames import FaceRow
 from affectwatch.queue import FramePayload
 from affectwatch.sampler import Sampler
 from affectwatch.sources import Source, SourceKind
+from worker.identity import Gallery
 from worker.jobs import JobInfo, face_rows
-from worker.pipeline import AnalysedFrame, Pipeline
+from worker.pipeline import IdentityJob, Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +77,12 @@ class Result:
 
     @property
     def counted(self) -> list[FaceRow]:
-        return [f for f in self.faces if f.uncounted_reason is None]
+        """The faces the rule reads: worth reading, and the resident's (an unknown face never counts)."""
+        return [f for f in self.faces if f.uncounted_reason is None and f.resident_id is not None]
+
+    @property
+    def unknown(self) -> int:
+        return sum(f.identity == "unknown" for f in self.faces)
 
     def uncounted(self) -> dict[str, int]:
         """Faces that did not count, by the kind of reason (small, blurred, turned, ...)."""
@@ -84,6 +91,7 @@ class Result:
     def as_json(self) -> dict[str, Any]:
         return {"alerts": [a.as_json() for a in self.alerts], "frames": self.frames, "rejected": self.rejected,
                 "faces": len(self.faces), "counted_faces": len(self.counted), "uncounted": self.uncounted(),
+                "unknown_faces": self.unknown,
                 "minutes": round(self.duration.total_seconds() / 60, 3)}
 
 
@@ -123,26 +131,22 @@ def footage_seconds(source: Source, fps: float) -> float:
     return float(frames / rate) if frames > 0 and rate > 0 else 0.0
 
 
-def residents_of(frame: AnalysedFrame, resident_id: int) -> int | None:
-    """THE place identity plugs in: the resident a frame's faces are counted for. The live worker takes
-    the camera's resident (worker.jobs.store); replay does the same with the resident it replays for."""
-    return resident_id
-
-
 def read(pipeline: Pipeline, frames: Iterator[tuple[float, Any]], resident_id: int = REPLAY_RESIDENT,
-         progress: Callable[[float], None] | None = None) -> Result:
-    """Every sampled frame through the worker's analysis, in the worker's batches; the faces as the
-    worker would write them (without writing them)."""
+         progress: Callable[[float], None] | None = None, gallery: Gallery | None = None) -> Result:
+    """Every sampled frame through the worker's analysis, in the worker's batches, matched against the
+    resident's templates where there are any (gallery); the faces as the worker would write them (without
+    writing them)."""
     config = pipeline.config
     info = JobInfo(REPLAY_CAMERA, None, "replay")
+    identity = IdentityJob(REPLAY_CAMERA, gallery or Gallery())
     result = Result()
     batch: list[FramePayload] = []
 
     def flush() -> None:
-        analysis = pipeline.analyse(batch)
+        analysis = pipeline.analyse(batch, identity)
         result.rejected += len(analysis.rejected)
         for frame in analysis.frames:
-            result.faces += face_rows(frame, info, residents_of(frame, resident_id), pipeline.model_name)
+            result.faces += face_rows(frame, info, resident_id, pipeline.model_name)
         batch.clear()
 
     for t, bgr in frames:
@@ -186,14 +190,27 @@ def window_detail(faces: Sequence[FaceRow], start: datetime, end: datetime) -> d
     return detail
 
 
-def rule_for(config: Config, resident: str | None) -> tuple[Rule, float, str]:
-    """The rule (with the named resident's overrides and baseline, read and rolled back) and its threshold."""
+@dataclass(frozen=True)
+class Replayed:
+    """Whom footage is replayed for: the rule (with the resident's overrides), its threshold, and the
+    resident's id and templates (an empty gallery: every face is theirs)."""
+
+    rule: Rule
+    threshold: float
+    whose: str
+    resident_id: int = REPLAY_RESIDENT
+    gallery: Gallery = field(default_factory=Gallery)
+
+
+def rule_for(config: Config, resident: str | None) -> Replayed:
+    """The rule (with the named resident's overrides, baseline and templates, read and rolled back)."""
     if resident is None:
         rule = Rule.build(config, Overrides())
-        return rule, rule.threshold(None), "the configured rule"
+        return Replayed(rule, rule.threshold(None), "the configured rule")
     from affectwatch.alerts.baseline import baseline_share
     from affectwatch.db import connect
     from affectwatch.queries import alerts as q
+    from affectwatch.queries.identity import resident_gallery
     from affectwatch.queries.residents import find_resident
 
     with connect(config) as conn:
@@ -201,6 +218,9 @@ def rule_for(config: Config, resident: str | None) -> tuple[Rule, float, str]:
             found = find_resident(conn, resident)
             rule = Rule.build(config, q.overrides(conn, found.id))
             baseline = baseline_share(conn, config, found.id, rule, datetime.now(UTC)) if rule.baseline else None
+            gallery = Gallery.of(resident_gallery(conn, found.id))
         finally:
             conn.rollback()
-    return rule, rule.threshold(baseline), f"{found.name}'s rule"
+    who = f"{found.name}'s rule" + (f", matched against {len(gallery.resident_ids)} face template(s)"
+                                     if not gallery.empty else ", not enrolled: every face is theirs")
+    return Replayed(rule, rule.threshold(baseline), who, found.id, gallery)

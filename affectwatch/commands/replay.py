@@ -49,19 +49,23 @@ def run_replay(args: argparse.Namespace, config: Config) -> int:
     from worker.pipeline import Pipeline
     from worker.replay import decide, footage_seconds, read, rule_for, sampled_frames
 
-    rule, threshold, whose = rule_for(config, args.resident)
+    replayed = rule_for(config, args.resident)
+    rule, threshold, whose = replayed.rule, replayed.threshold, replayed.whose
     pipeline = Pipeline.load(config, args.device)
     total = footage_seconds(source, fps) * args.loop
     with tqdm(total=round(total, 1) or None, unit="s", desc="footage", disable=None) as bar:
         def progress(t: float) -> None:
             bar.update(round(t, 1) - bar.n)
 
-        result = read(pipeline, sampled_frames(source, fps, args.loop), progress=progress)
+        result = read(pipeline, sampled_frames(source, fps, args.loop), replayed.resident_id, progress,
+                      replayed.gallery)
     result.alerts = decide(result, config, rule, threshold)
     print(f"{_clock(result.duration)} of footage, {result.frames} frames at {fps:g}/s: {len(result.faces)} faces,"
           f" {len(result.counted)} counted ({whose}: window {rule.window.total_seconds() / 60:g} min,"
           f" {rule.min_faces} faces over {rule.min_span.total_seconds() / 60:g} min in {rule.min_minutes} minutes,"
           f" open share {threshold:.2f})")
+    if result.unknown:
+        print(f"  not counted, someone else (not {args.resident}): {result.unknown}")
     for reason, n in sorted(result.uncounted().items()):
         print(f"  not counted, {reason}: {n}")
     for a in result.alerts:

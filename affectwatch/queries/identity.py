@@ -117,6 +117,13 @@ def gallery(conn: Conn, camera_id: int) -> list[tuple[int, int, list[float]]]:
     return [(int(r[0]), int(r[1]), list(r[2])) for r in rows]
 
 
+def resident_gallery(conn: Conn, resident_id: int) -> list[tuple[int, int, list[float]]]:
+    """(template id, resident id, template) of one resident's templates (replay's gallery), by template id."""
+    rows = _tuples(conn).execute("SELECT id, resident_id, template FROM face_templates WHERE resident_id = %s"
+                                 " ORDER BY id", (resident_id,)).fetchall()
+    return [(int(r[0]), int(r[1]), list(r[2])) for r in rows]
+
+
 def camera_residents(conn: Conn, camera_ids: Sequence[int] | None = None) -> dict[int, list[int]]:
     """Camera id -> the residents it watches, first (its main resident) first."""
     rows = _tuples(conn).execute("SELECT camera_id, resident_id FROM camera_residents"
