@@ -61,11 +61,20 @@ class JSONFormatter(logging.Formatter):
         return json.dumps(out, default=str)
 
 
+class _OwnHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The handler configure() installs, so that configuring again replaces it and nothing else."""
+
+
 def configure(level: str, fmt: str = "text") -> None:
-    """Log to stderr at `level` in `fmt` (text or json), replacing any handlers set before."""
+    """Log to stderr at `level` in `fmt` (text or json), replacing the handler an earlier call installed
+    (handlers others put on the root logger, a test runner's say, stay)."""
     if fmt not in FORMATS:
         raise ValueError(f"log format must be one of {', '.join(FORMATS)}")
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _OwnHandler(sys.stderr)
     handler.addFilter(ContextFilter())
     handler.setFormatter(JSONFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
-    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _OwnHandler)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper())

@@ -3,6 +3,7 @@ enrolment (photos uploaded by an administrator become templates; the photos are 
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
@@ -219,7 +220,11 @@ def _by_a_worker(req: shared_identity.EnrolmentRequest) -> int:
     job = frame_queue(config(), redis_conn()).enqueue(
         ENROL_FACES, req.to_json(), at_front=True, result_ttl=300, failure_ttl=300,
         job_timeout=ENROL_WAIT_SECONDS, ttl=ENROL_WAIT_SECONDS)
-    result = job.latest_result(timeout=ENROL_WAIT_SECONDS)
+    deadline = time.monotonic() + ENROL_WAIT_SECONDS
+    result = job.latest_result()
+    while result is None and time.monotonic() < deadline:
+        time.sleep(0.25)
+        result = job.latest_result()
     if result is None:
         job.cancel()
         raise ValidationError(f"no worker took the photos within {ENROL_WAIT_SECONDS} s (is a worker running?); "

@@ -201,7 +201,8 @@ def test_a_camera_with_two_enrolled_residents_splits_the_faces(config: Config, c
 def test_an_unknown_face_never_opens_an_alert_even_when_negative(config: Config, cli: Cli, tmp_path: Path,
                                                                  fresh_tracker: Pipeline) -> None:
     every_label_negative = replace(config, negative_labels=frozenset(LABELS), alert_min_faces=3,
-                                   alert_window_minutes=1.0)
+                                   alert_window_minutes=1.0, alert_min_span_minutes=0.0, alert_min_minutes=1,
+                                   quality_min_confidence=0.0)
     camera, (eileen,) = camera_of(config, "Eileen")
     enrol(cli, tmp_path, "Eileen", "astronaut")
     start = datetime.now(UTC) - timedelta(minutes=3)

@@ -6,6 +6,7 @@ dashboard runs no models: a real `affectwatch worker` process takes the template
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,11 @@ def test_an_administrator_enrols_a_resident_from_photos(browser: Any, server: tu
         enrol_in_the_browser(browser, base, cfg, tmp_path)
     finally:
         worker.terminate()
-        worker.wait(30)
+        try:
+            worker.wait(30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait(10)
 
 
 def enrol_in_the_browser(browser: Any, base: str, cfg: Config, tmp_path: Path) -> None:

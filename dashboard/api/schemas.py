@@ -114,8 +114,11 @@ class Camera(Schema):
     location = always(Str)
     sample_fps = always(Num)
     enabled = always(Bool)
-    resident_id = maybe(Int)
+    resident_id = maybe(Int, metadata={"description": "the main resident (the first it watches)"})
     resident = maybe(Str)
+    resident_ids = always(fields.List, cls_or_instance=Int(), metadata={"description": "every resident it watches"})
+    residents = always(fields.List, cls_or_instance=Str())
+    identity = always(Str, metadata={"description": "whose faces count: single person, or identifies N of M"})
     state = always(Str, validate=validate.OneOf(["disabled", "waiting", "silent", "starting", "online", "offline",
                                                  "ended"]))
     last_frame_at = maybe(Time)
@@ -187,9 +190,23 @@ class Thresholds(Schema):
     updated_at = maybe(Time)
 
 
+class Enrolment(Schema):
+    """What is kept of the resident's face enrolment (templates, never photos) and its consent."""
+
+    resident_id = always(Int)
+    templates = always(Int)
+    first_taken_at = maybe(Time)
+    last_taken_at = maybe(Time)
+    model = maybe(Str)
+    consent_by = maybe(Str)
+    consent_at = maybe(Time)
+    on_behalf_of = maybe(Str)
+
+
 class ResidentDetail(Resident):
     pauses = always(fields.List, cls_or_instance=fields.Nested(Pause))
     thresholds = always(fields.Nested, nested=Thresholds)
+    enrolment = always(fields.Nested, nested=Enrolment)
 
 
 class ResidentWithDefaults(ResidentDetail):
@@ -311,6 +328,8 @@ class CameraIn(Schema):
     sample_fps = Num(validate=validate.Range(0, 30, min_inclusive=False))
     enabled = Bool()
     resident_id = Int(allow_none=True, validate=validate.Range(1))
+    resident_ids = fields.List(Int(validate=validate.Range(1)),
+                               metadata={"description": "every resident it watches, the first its main one"})
 
 
 class SourceIn(Schema):
