@@ -216,6 +216,11 @@ class Config:
     password_hash: str = setting("scrypt", doc="how new passwords are hashed: scrypt, or pbkdf2:sha256[:ROUNDS]")
     new_password: str = setting("", doc="password `affectwatch user create|password` set instead of asking (scripts)",
                                 secret=True)
+    producer_db_password: str = setting("", doc="`affectwatch migrate` makes the producer's own database login, "
+                                        "DATABASE_producer_login, with this password (empty: none made)", secret=True)
+    worker_db_password: str = setting("", doc="the same for the workers' login, DATABASE_worker_login", secret=True)
+    dashboard_db_password: str = setting("", doc="the same for the dashboard's login, DATABASE_dashboard_login",
+                                         secret=True)
     dashboard_poll_seconds: float = setting(10.0, _positive(float), "seconds between dashboard checks for new alerts")
     alert_window_minutes: float = setting(10.0, _positive(float), "sliding window of capture time the alert rule reads")
     alert_min_faces: int = setting(20, _positive(int), "faces a window needs before it can raise an alert")

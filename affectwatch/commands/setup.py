@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from affectwatch import service_roles
 from affectwatch.config import Config
 from affectwatch.migrate import migrate
 
@@ -18,6 +19,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run_migrate(args: argparse.Namespace, config: Config) -> int:
     done = migrate(config)
     print(f"applied {len(done)} migration(s)" + "".join(f"\n  {m.path.name}" for m in done))
+    for name in service_roles.apply(config):
+        print(f"database login {name}: ready")
     return 0
 
 
