@@ -82,6 +82,7 @@ def series(conn: Conn, resident_id: int, start: datetime, end: datetime, bucket:
             per_bucket[i] += 1
     return {"buckets": [t.isoformat() for t in starts], "counts": counts, "totals": totals, "shares": shares,
             "alerts_per_bucket": per_bucket, "alerts": alerts,
+            "uncounted": hq.uncounted_faces(conn, resident_id, start, end),
             "distribution": {label: sum(counts[label]) for label in LABELS}}
 
 

@@ -180,3 +180,26 @@ def test_a_transaction_marks_each_hour_once_and_a_rolled_back_mark_is_made_again
         assert marks == [late, late + timedelta(hours=1)]
         refresh(conn)
         assert agg_hourly(conn) == raw_hourly(conn)
+
+
+def test_history_counts_the_faces_the_alert_rule_counts(config: Config, home: dict[str, int]) -> None:
+    """A face not worth reading (stored with its reason) adds to the hour's uncounted faces, not to its faces and
+    labels; an hour of uncounted faces alone is kept, with no share, and makes no daily row of its own."""
+    t = T0 + timedelta(days=2)
+    with connect(config) as conn:
+        ann = add_resident(conn, "Ann Lee", "16")
+        cam = add_camera(conn, "room 16", "Floor 2", ann)
+        add_faces(conn, [Face(t + timedelta(minutes=1), cam, ann, "sad"),
+                         Face(t + timedelta(minutes=2), cam, ann, "happy"),
+                         Face(t + timedelta(minutes=3), cam, ann, "sad"),
+                         Face(t + timedelta(hours=1, minutes=1), cam, ann, "sad")])
+        conn.execute("UPDATE faces SET uncounted_reason = 'blurred: sharpness 12 below 50'"
+                     " WHERE captured_at IN (%s, %s)", (t + timedelta(minutes=3), t + timedelta(hours=1, minutes=1)))
+        refresh(conn)
+        hours = conn.execute("SELECT faces, n_sad, uncounted, negative_share FROM analytics.expression_hourly"
+                             " WHERE resident_id = %s ORDER BY hour_start", (ann,)).fetchall()
+        daily = conn.execute("SELECT faces, n_sad FROM face_daily WHERE resident_id = %s", (ann,)).fetchall()
+        assert q.uncounted_faces(conn, ann, t, t + timedelta(hours=2)) == 2
+    assert [(h["faces"], h["n_sad"], h["uncounted"]) for h in hours] == [(2, 1, 1), (0, 0, 1)]
+    assert hours[0]["negative_share"] == pytest.approx(0.5) and hours[1]["negative_share"] is None
+    assert [(d["faces"], d["n_sad"]) for d in daily] == [(2, 1)]

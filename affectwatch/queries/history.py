@@ -260,8 +260,8 @@ ORDER BY 1
 
 RESIDENT_HOUR_OF_DAY = f"""
 SELECT h.local_hour::integer AS hour, sum(h.faces)::bigint AS faces,
-       sum(h.negative_faces)::double precision / sum(h.faces) AS negative_share,
-       sum(h.p_negative) / sum(h.faces) AS mean_p_negative
+       sum(h.negative_faces)::double precision / nullif(sum(h.faces), 0) AS negative_share,
+       sum(h.p_negative) / nullif(sum(h.faces), 0) AS mean_p_negative
 FROM face_hourly h
 WHERE h.resident_id = %(resident)s AND {LOCAL_DATES.format(t="h")}
 GROUP BY 1
@@ -298,6 +298,13 @@ WHERE h.resident_id = %(resident)s AND h.bucket >= date_trunc('hour', %(start)s:
   AND h.bucket < %(end)s AND e.n > 0
 GROUP BY 1, 2
 ORDER BY 1, 2
+"""
+
+UNCOUNTED = """
+SELECT coalesce(sum(h.uncounted), 0)::bigint
+FROM face_hourly h
+WHERE h.resident_id = %(resident)s AND h.bucket >= date_trunc('hour', %(start)s::timestamptz, 'UTC')
+  AND h.bucket < %(end)s
 """
 
 
@@ -340,6 +347,13 @@ def resident_totals(conn: Conn, resident_id: int, period: Period) -> Row:
 def camera_activity(conn: Conn, period: Period) -> list[Row]:
     """Per camera: frames, frames_with_faces, faces and face_frame_share, least often seeing faces first."""
     return conn.cursor(row_factory=dict_row).execute(CAMERA_ACTIVITY, period.params()).fetchall()
+
+
+def uncounted_faces(conn: Conn, resident_id: int, start: datetime, end: datetime) -> int:
+    """The resident's faces the alert rule did not count (not worth reading), in whole hours from start to end."""
+    n = conn.cursor(row_factory=scalar_row).execute(UNCOUNTED, {"resident": resident_id, "start": start,
+                                                                 "end": end}).fetchone()
+    return int(n or 0)
 
 
 def expression_counts(conn: Conn, resident_id: int, start: datetime, end: datetime, bucket: str) -> list[Row]:

@@ -240,6 +240,9 @@ class History(Schema):
     timezone = always(Str)
     labels = always(fields.List, cls_or_instance=Str(validate=validate.OneOf(LABELS)))
     aggregates_refreshed_at = maybe(Time)
+    uncounted = always(Int, metadata={"description": "faces in the range the alert rule did not count (not worth "
+                                                     "reading: too small, blurred, turned away, weakly detected or "
+                                                     "unsure); the counts and shares leave them out"})
 
 
 class System(Schema):
