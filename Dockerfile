@@ -16,6 +16,8 @@ COPY affectwatch ./affectwatch
 COPY producer ./producer
 COPY worker ./worker
 COPY dashboard ./dashboard
+COPY notifier ./notifier
+COPY upkeep ./upkeep
 COPY migrations ./migrations
 COPY --from=assets /assets/node_modules ./dashboard/node_modules
 RUN pip install -e ".[worker]"

@@ -9,7 +9,8 @@ pyproject.toml cannot map one folder onto a package while also finding the other
 from setuptools import find_namespace_packages, setup
 
 setup(
-    packages=[*find_namespace_packages(include=["affectwatch*", "producer*", "worker*", "dashboard*"]),
+    packages=[*find_namespace_packages(include=["affectwatch*", "producer*", "worker*", "dashboard*", "notifier*",
+                                                "upkeep*"]),
               "affectwatch.migrations"],
     package_dir={"affectwatch.migrations": "migrations"},
 )

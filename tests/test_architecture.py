@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("affectwatch", "producer", "worker", "dashboard")
+PACKAGES = ("affectwatch", "producer", "worker", "dashboard", "notifier", "upkeep")
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 
 

@@ -15,14 +15,14 @@ import redis
 import yaml
 from prometheus_client import REGISTRY
 
-from affectwatch.alerts import deliverer
 from affectwatch.alerts import telemetry as _alerts  # noqa: F401  (the metrics each process registers)
 from affectwatch.commands.ops import alerts_alive, health, history_alive
 from affectwatch.config import Config
 from affectwatch.db import connect
-from affectwatch.history import aggregates
 from dashboard import telemetry as _dashboard  # noqa: F401
+from notifier import deliverer
 from producer import telemetry as _producer  # noqa: F401
+from upkeep import aggregates
 from worker import telemetry as _worker  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
