@@ -30,7 +30,7 @@ from rq.registry import FailedJobRegistry
 from affectwatch.config import Config
 from affectwatch.queries import alerts as q
 from affectwatch.queue import DELIVER_ALERT_BEFORE
-from notifier import deliverer, delivery, dispatch, scheduler
+from notifier import delivery, delivery_worker, dispatch, scheduler
 from tests.test_alerts_support import (
     add_camera,
     add_resident,
@@ -118,7 +118,7 @@ def open_alert(config: Config, name: str = "Ada") -> dict[str, Any]:
 def work_until(config: Config, conn: redis.Redis, done: Any, seconds: float = 30) -> None:
     """Run the delivery worker in bursts (each also moves due retries back onto the queue) until done()."""
     delivery.install(config)
-    worker = deliverer.build_worker(config, conn)
+    worker = delivery_worker.build_worker(config, conn)
     deadline = time.monotonic() + seconds
     try:
         while not done() and time.monotonic() < deadline:

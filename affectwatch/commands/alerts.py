@@ -125,7 +125,7 @@ def sweep(args: argparse.Namespace, config: Config) -> int:
 def scheduler(args: argparse.Namespace, config: Config) -> int:
     """The sweep and dispatch loop in a thread; the delivery worker in the main thread (rq stops it
     cleanly on SIGTERM/SIGINT), or with --no-deliver, only the loop until a signal."""
-    from notifier import deliverer
+    from notifier import delivery_worker
     from notifier.scheduler import run
 
     _serve_metrics(config)
@@ -136,7 +136,7 @@ def scheduler(args: argparse.Namespace, config: Config) -> int:
         if args.no_deliver:
             _wait_for_signal(stop)
         else:
-            deliverer.run(config)
+            delivery_worker.run(config)
     finally:
         stop.set()
         thread.join(60)
@@ -153,7 +153,7 @@ def _wait_for_signal(stop: threading.Event) -> None:
 
 
 def deliver(args: argparse.Namespace, config: Config) -> int:
-    from notifier.deliverer import run
+    from notifier.delivery_worker import run
 
     _serve_metrics(config)
     run(config, burst=args.burst, name=args.name)
