@@ -16,9 +16,12 @@ COPY affectwatch ./affectwatch
 COPY producer ./producer
 COPY worker ./worker
 COPY dashboard ./dashboard
+COPY notifier ./notifier
+COPY upkeep ./upkeep
+COPY modeling ./modeling
 COPY migrations ./migrations
 COPY --from=assets /assets/node_modules ./dashboard/node_modules
-RUN pip install -e ".[worker]"
+RUN pip install -e ".[worker,modeling]"
 RUN useradd --system --uid 10001 affectwatch && mkdir -p /var/lib/affectwatch/media
 USER affectwatch
 ENTRYPOINT ["affectwatch"]

@@ -21,7 +21,10 @@ from affectwatch.config import Config
 from affectwatch.exceptions import FrameError
 
 PROCESS_FRAMES = "worker.jobs.process_frames"
-DELIVER_ALERT = "affectwatch.alerts.delivery.deliver"  # on the alert queue (config.alert_queue)
+DELIVER_ALERT = "notifier.delivery.deliver"  # on the alert queue (config.alert_queue)
+# Where the delivery job lived before the notifier had a room of its own: deliveries queued then (or retried
+# since) still name it, and the delivery worker runs them as DELIVER_ALERT (notifier/delivery_worker.py).
+DELIVER_ALERT_BEFORE = "affectwatch.alerts.delivery.deliver"
 ENROL_FACES = "worker.enrolment.enrol_job"  # the dashboard's enrolments, at the front of the frame queue
 
 # The only functions a worker will run; any other job is failed unrun, its function never imported.

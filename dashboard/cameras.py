@@ -11,7 +11,7 @@ from affectwatch.exceptions import AffectWatchError, NotFoundError
 from affectwatch.queries import cameras, residents
 from affectwatch.queries.identity import camera_residents
 from affectwatch.sources import SourcePolicy, redact
-from dashboard import inputs, snapshot
+from dashboard import camera_test, inputs
 from dashboard.auth import requires
 from dashboard.context import config, db, now
 from dashboard.health import camera_rows, one_camera
@@ -105,7 +105,7 @@ def remove(camera_id: int) -> ResponseReturnValue:
 @requires(MANAGE)
 def test(camera_id: int) -> ResponseReturnValue:
     cam = cameras.get_camera(db(), camera_id)
-    shot = snapshot.take(cam.source, camera_id=cam.id, user_id=int(g.user["id"]))
+    shot = camera_test.take(cam.source, camera_id=cam.id, user_id=int(g.user["id"]))
     return render_template("cameras/test.html", camera=cam, source=redact(cam.source), shot=shot)
 
 
@@ -118,5 +118,5 @@ def test_source() -> ResponseReturnValue:
     if known is not None:
         current = cameras.get_camera(db(), known)
         source = current.source if source == redact(current.source) else source
-    shot = snapshot.take(source, camera_id=None, user_id=int(g.user["id"]))
+    shot = camera_test.take(source, camera_id=None, user_id=int(g.user["id"]))
     return form_page(form_values(), "" if shot.ok else shot.error, 200 if shot.ok else 400, shot=shot)

@@ -26,7 +26,7 @@ ensure_python() {
   if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ] || [ "$ROOT/setup.py" -nt "$stamp" ]; then
     say "installing AffectWatch and its dependencies (torch is large: the first time takes a while)"
     "$VENV/bin/pip" install -q --upgrade pip
-    "$VENV/bin/pip" install -q -e "$ROOT[worker,demo,dev]"
+    "$VENV/bin/pip" install -q -e "$ROOT[worker,modeling,demo,dev]"
     touch "$stamp"
   fi
 }

@@ -6,7 +6,7 @@ cd "$ROOT"
 source scripts/setup.sh
 say "lint (ruff), types (mypy) and the import rules (lint-imports, see docs/architecture.md)"
 ruff check .
-mypy affectwatch producer worker dashboard
+mypy affectwatch producer worker dashboard notifier upkeep modeling
 lint-imports
 say "tests"
 python -m pytest "$@"

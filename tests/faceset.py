@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from worker.datasets import read_rgb
+from modeling.datasets import read_rgb
 from worker.facecrop import largest_face_crop
 from worker.models.detector import FaceDetector
 from worker.preprocess import FER_TEMPLATE, Framing, Image, to_rgb

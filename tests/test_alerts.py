@@ -14,10 +14,10 @@ from psycopg.rows import dict_row
 
 from affectwatch.alerts.baseline import refresh
 from affectwatch.alerts.rule import Rule, windows
-from affectwatch.alerts.sweep import sweep
 from affectwatch.config import Config
 from affectwatch.queries import alerts as q
 from affectwatch.queries.frames import FaceRow
+from notifier.sweep import sweep
 from tests.test_alerts_support import (
     add_camera,
     add_resident,

@@ -24,11 +24,13 @@ import pytest
 import redis
 from aiosmtpd.controller import Controller
 from psycopg.rows import dict_row
+from rq import Retry
 from rq.registry import FailedJobRegistry
 
-from affectwatch.alerts import deliverer, delivery, dispatch, scheduler
 from affectwatch.config import Config
 from affectwatch.queries import alerts as q
+from affectwatch.queue import DELIVER_ALERT_BEFORE
+from notifier import delivery, delivery_worker, dispatch, scheduler
 from tests.test_alerts_support import (
     add_camera,
     add_resident,
@@ -116,7 +118,7 @@ def open_alert(config: Config, name: str = "Ada") -> dict[str, Any]:
 def work_until(config: Config, conn: redis.Redis, done: Any, seconds: float = 30) -> None:
     """Run the delivery worker in bursts (each also moves due retries back onto the queue) until done()."""
     delivery.install(config)
-    worker = deliverer.build_worker(config, conn)
+    worker = delivery_worker.build_worker(config, conn)
     deadline = time.monotonic() + seconds
     try:
         while not done() and time.monotonic() < deadline:
@@ -177,6 +179,23 @@ def test_a_webhook_that_answers_a_bad_signature_is_not_fooled(dc: Config, redis_
     assert [r["signed"] for r in flaky.requests] == [False, False, False]
     (d,) = deliveries(dc)
     assert (d["state"], d["last_status"]) == ("failed", 401)
+
+
+def test_a_delivery_queued_under_the_former_job_path_is_still_sent(dc: Config, redis_conn: redis.Redis,
+                                                                   flaky: Receiver) -> None:
+    """Deliveries queued before the notifier moved out of affectwatch.alerts name the old function."""
+    with psycopg.connect(dc.database_url, autocommit=True) as conn:
+        q.add_webhook(conn, flaky.url, SECRET, "flaky")
+    open_alert(dc)
+    with psycopg.connect(dc.database_url, autocommit=True) as conn:
+        assert dispatch.create_deliveries(conn, dc) == 1
+    (d,) = deliveries(dc)
+    dispatch.alert_queue(dc, redis_conn).enqueue(DELIVER_ALERT_BEFORE, d["id"], job_id=dispatch.job_id(d["id"]),
+                                                 retry=Retry(max=2, interval=[1, 1]))
+    work_until(dc, redis_conn, lambda: len(flaky.requests) >= 3)
+    (d,) = deliveries(dc)
+    assert (d["state"], d["attempts"], d["last_status"]) == ("delivered", 3, 204)
+    assert DELIVER_ALERT_BEFORE != dispatch.DELIVER
 
 
 @pytest.fixture()

@@ -9,9 +9,9 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from affectwatch.alerts.sweep import sweep
 from affectwatch.cli import main
 from affectwatch.config import Config
+from notifier.sweep import sweep
 from tests.test_alerts_support import (
     add_camera,
     add_resident,

@@ -11,10 +11,10 @@ from flask.testing import FlaskClient
 
 from affectwatch.cli import main
 from affectwatch.config import Config
-from affectwatch.history.settings import sync_settings
 from affectwatch.queries import audit as audit_q
 from tests.test_dashboard_support import *  # noqa: F403  (the fixtures)
 from tests.test_dashboard_support import api, db, post_form, sign_in
+from upkeep.settings import sync_settings
 
 
 def log(config: Config, kind: str) -> list[tuple[str, str, int | None, str]]:

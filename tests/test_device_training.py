@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from affectwatch.exceptions import LabelError
-from worker.datasets import load_faces, shrink_folder
+from modeling.datasets import load_faces, shrink_folder
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,11 +57,11 @@ def test_device_scripts_pack_the_faces_and_train_with_the_model_commands_alone(d
     blocked = subprocess.run([sys.executable, "-c", "import flask"], env=env, capture_output=True, text=True)
     assert "ModuleNotFoundError" in blocked.stderr or "ImportError" in blocked.stderr
     tarball = tmp_path / "devdata" / "faces.tar.xz"
-    subprocess.run(["bash", str(ROOT / "scripts/device_data.sh"), str(data), str(data / "val"), str(tarball)],
+    subprocess.run(["bash", str(ROOT / "modeling/research/device_data.sh"), str(data), str(data / "val"), str(tarball)],
                    env={**env, "PYTHONPATH": str(ROOT)}, check=True, capture_output=True)
     out = tmp_path / "out"
-    run = subprocess.run(["bash", str(ROOT / "scripts/device_train.sh"), "tiny", "--epochs", "1", "--batch-size", "8",
-                          "--threads", "1", "--seed", "3"],
+    run = subprocess.run(["bash", str(ROOT / "modeling/research/device_train.sh"), "tiny", "--epochs", "1",
+                          "--batch-size", "8", "--threads", "1", "--seed", "3"],
                          env={**env, "OUT": str(out), "DEVDATA": str(tarball)}, cwd=tmp_path, capture_output=True,
                          text=True)
     assert run.returncode == 0, run.stderr + run.stdout

@@ -14,8 +14,8 @@ import torch
 from affectwatch import cli
 from affectwatch.config import Config
 from affectwatch.exceptions import DataError, ModelError
+from modeling.evaluation import evaluate_folder, render_text, resolve_model
 from tests import faceset
-from worker.evaluation import evaluate_folder, render_text, resolve_model
 from worker.models.modelfile import DEFAULT_MODEL, ModelMeta, save_model
 from worker.models.nets import build
 

@@ -15,11 +15,11 @@ from PIL import Image as PILImage
 from affectwatch import cli
 from affectwatch.exceptions import DataError
 from affectwatch.labels import LABELS
+from modeling.datasets import is_ferplus, load_faces
+from modeling.training import Trainer, TrainSettings
 from tests import faceset
-from worker.datasets import is_ferplus, load_faces
 from worker.models.classifier import ExpressionClassifier
 from worker.models.modelfile import load_model, read_meta
-from worker.training import Trainer, TrainSettings
 
 pytestmark = pytest.mark.slow
 

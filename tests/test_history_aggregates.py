@@ -10,9 +10,9 @@ import pytest
 from psycopg.rows import dict_row
 
 from affectwatch.config import Config
-from affectwatch.history import aggregates
 from affectwatch.queries import history as q
 from tests.historydata import Face, add_camera, add_faces, add_resident, refresh
+from upkeep import aggregates
 
 T0 = datetime(2030, 3, 10, 8, 0, tzinfo=UTC)
 Conn = psycopg.Connection[Any]

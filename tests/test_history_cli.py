@@ -13,8 +13,8 @@ import pytest
 
 from affectwatch import cli
 from affectwatch.config import Config
-from affectwatch.history import maintenance
 from tests.historydata import Face, add_camera, add_faces, add_resident
+from upkeep import maintenance
 
 
 @pytest.fixture()

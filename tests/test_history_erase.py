@@ -12,9 +12,9 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from affectwatch import cli
+from affectwatch import erasure as erase
 from affectwatch.config import Config
 from affectwatch.exceptions import NotFoundError
-from affectwatch.history import erase
 from tests.historydata import Face, add_camera, add_faces, add_resident, refresh
 
 Conn = psycopg.Connection[Any]

@@ -10,9 +10,9 @@ import pytest
 from psycopg.rows import dict_row
 
 from affectwatch.config import Config
-from affectwatch.history import partitions
 from affectwatch.queries import history as q
 from tests.historydata import Face, add_camera, add_faces, add_resident
+from upkeep import partitions
 
 Conn = psycopg.Connection[Any]
 

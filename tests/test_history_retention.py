@@ -15,9 +15,9 @@ from psycopg.rows import dict_row
 
 from affectwatch import cli
 from affectwatch.config import Config
-from affectwatch.history import retention
-from affectwatch.history.retention import RetentionPolicy
 from tests.historydata import Face, add_camera, add_faces, add_resident, refresh
+from upkeep import retention
+from upkeep.retention import RetentionPolicy
 
 Conn = psycopg.Connection[Any]
 NOW = datetime(2002, 5, 15, 12, 0, tzinfo=UTC)

@@ -15,14 +15,14 @@ import redis
 import yaml
 from prometheus_client import REGISTRY
 
-from affectwatch.alerts import deliverer
 from affectwatch.alerts import telemetry as _alerts  # noqa: F401  (the metrics each process registers)
 from affectwatch.commands.ops import alerts_alive, health, history_alive
 from affectwatch.config import Config
 from affectwatch.db import connect
-from affectwatch.history import aggregates
 from dashboard import telemetry as _dashboard  # noqa: F401
+from notifier import delivery_worker
 from producer import telemetry as _producer  # noqa: F401
+from upkeep import aggregates
 from worker import telemetry as _worker  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,7 +109,7 @@ def test_health_of_history_and_alerts(config: Config, redis_conn: redis.Redis) -
     ok, why = history_alive(config)
     assert not ok and "refreshed" in why
     assert not alerts_alive(config)[0]
-    worker = deliverer.build_worker(config, redis_conn)
+    worker = delivery_worker.build_worker(config, redis_conn)
     worker.register_birth()
     try:
         assert alerts_alive(config)[0]

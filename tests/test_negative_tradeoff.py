@@ -1,4 +1,4 @@
-"""scripts/negative_tradeoff.py: the threshold table, intervals over people, and two models compared."""
+"""modeling/research/negative_tradeoff.py: the threshold table, intervals over people, and two models compared."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from tests import faceset
 from worker.models.modelfile import DEFAULT_MODEL
 
 pytestmark = pytest.mark.slow
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "negative_tradeoff.py"
+SCRIPT = Path(__file__).resolve().parent.parent / "modeling" / "research" / "negative_tradeoff.py"
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
-"""scripts/paired_accuracy.py: two models' accuracy on the same faces and the paired interval of the difference."""
+"""modeling/research/paired_accuracy.py: two models' accuracy on the same faces and the paired interval of the
+difference."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from tests import faceset
 from worker.models.modelfile import DEFAULT_MODEL
 
 pytestmark = pytest.mark.slow
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "paired_accuracy.py"
+SCRIPT = Path(__file__).resolve().parent.parent / "modeling" / "research" / "paired_accuracy.py"
 
 
 def run(*args: str) -> str:

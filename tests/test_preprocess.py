@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from affectwatch.exceptions import FrameError
+from modeling.datasets import load_faces
+from modeling.evaluation import predict_logits
 from tests import faceset
-from worker.datasets import load_faces
-from worker.evaluation import predict_logits
 from worker.facecrop import face_crop, largest_face_crop
 from worker.models.classifier import ExpressionClassifier, batch_tensor
 from worker.models.detector import Face

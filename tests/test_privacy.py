@@ -247,7 +247,7 @@ def test_no_face_of_a_paused_or_unmonitored_resident_is_stored(config: Config, l
 
 
 def test_history_maintenance_deletes_snapshots_past_their_expiry(config: Config, face_video: Path) -> None:
-    from affectwatch.history import maintenance
+    from upkeep import maintenance
 
     camera_id, rid = add_test_camera(config, face_video)
     assert rid is not None
@@ -286,7 +286,7 @@ def test_staff_see_an_alerts_snapshot_in_the_dashboard_until_it_expires_and_each
 
 
 def test_audit_entries_older_than_their_retention_are_deleted(config: Config) -> None:
-    from affectwatch.history import retention
+    from upkeep import retention
 
     rid = resident(config)
     now = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)

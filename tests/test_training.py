@@ -16,17 +16,17 @@ from safetensors.torch import load_file
 
 from affectwatch import cli
 from affectwatch.exceptions import ModelError
+from modeling.augment import PRESETS
+from modeling.datasets import read_rgb
+from modeling.distillation import error_weights
+from modeling.losses import group_log_odds, group_loss, soft_loss
+from modeling.training import KEEPS, PRECISIONS, SCHEDULES, Trainer, TrainSettings, autocast_bf16
 from tests import faceset
-from worker.augment import PRESETS
-from worker.datasets import read_rgb
-from worker.distillation import error_weights
 from worker.facecrop import largest_face_crop
-from worker.losses import group_log_odds, group_loss, soft_loss
 from worker.models.classifier import ExpressionClassifier
 from worker.models.modelfile import STORAGE, load_model, read_meta, save_model
 from worker.models.nets import TRAINABLE, Ensemble
 from worker.preprocess import FER_TEMPLATE, Framing
-from worker.training import KEEPS, PRECISIONS, SCHEDULES, Trainer, TrainSettings, autocast_bf16
 
 pytestmark = pytest.mark.slow
 LABELS = ["happy", "neutral", "sad"]
@@ -173,7 +173,7 @@ def test_evaluate_detect_goes_through_the_worker_face_path(trained: Path, tmp_pa
 
 
 def test_source_weights_give_an_extra_source_the_main_label_mix() -> None:
-    from worker.training import source_weights
+    from modeling.training import source_weights
 
     main = torch.tensor([0, 0, 1, 1, 2, 2])  # one third each
     extra = torch.tensor([0] * 8 + [1, 2])  # mostly label 0: its framing would predict label 0
@@ -187,7 +187,7 @@ def test_source_weights_give_an_extra_source_the_main_label_mix() -> None:
 
 
 def test_source_weights_cap_a_rare_label_of_an_extra_source() -> None:
-    from worker.training import source_weights
+    from modeling.training import source_weights
 
     y = torch.tensor([0, 1] + [0] * 99 + [1])
     source = torch.tensor([0, 0] + [1] * 100)

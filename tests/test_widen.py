@@ -1,4 +1,4 @@
-"""Widening a trained FaceNet (worker.widen): more channels, the same function, and `train --init` uses it."""
+"""Widening a trained FaceNet (modeling.widen): more channels, the same function, and `train --init` uses it."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from affectwatch.exceptions import ModelError
+from modeling.training import Trainer, TrainSettings
+from modeling.widen import widen, widens
 from worker.models.modelfile import load_model
 from worker.models.nets import build
-from worker.training import Trainer, TrainSettings
-from worker.widen import widen, widens
 
 pytestmark = pytest.mark.slow
 

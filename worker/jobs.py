@@ -32,7 +32,7 @@ from typing import Any, NoReturn
 import psycopg
 from rq import get_current_job
 
-from affectwatch import logs, monitoring, snapshots
+from affectwatch import logs, privacy_pauses, snapshots
 from affectwatch.alerts import telemetry as alert_telemetry
 from affectwatch.db import pooled
 from affectwatch.exceptions import FrameError, NotFoundError, WorkerError
@@ -171,7 +171,7 @@ def store(conn: psycopg.Connection[Any], pipeline: Pipeline, info: JobInfo, expi
     with conn.transaction():
         resident_id = _camera_resident(conn, info, len(frames))
         faces = [row for f in analysis.frames for row in face_rows(f, info, resident_id, pipeline.model_name)]
-        faces = monitoring.recordable(conn, faces)  # none of a paused or unmonitored resident
+        faces = privacy_pauses.recordable(conn, faces)  # none of a paused or unmonitored resident
         insert_frames(conn, frames)
         inserted = insert_faces(conn, faces)
         changes = hooks.after_faces_committed(conn, pipeline.config, inserted) or []  # a plugged-in hook: None

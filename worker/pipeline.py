@@ -95,8 +95,8 @@ def resolve_device(requested: str) -> str:
 def model_weights(config: Config) -> Path:
     """AFFECTWATCH_MODEL, else the shipped model; a missing file is an error, never random weights.
 
-    (worker.evaluation.resolve_model does the same for `affectwatch evaluate`, but importing it would
-    load matplotlib into every worker.)
+    (modeling.evaluation.resolve_model does the same for `affectwatch evaluate`, but the worker never imports
+    the model lab: pyproject.toml's import rules.)
     """
     path = config.model if config.model != Path("") else DEFAULT_MODEL
     if not path.exists():

@@ -1,1 +1,2 @@
-"""Alerts: the rule over windows of faces, its engine, the sweep, and delivery to staff."""
+"""Alerts: the rule over windows of faces, its engine and the baseline, and the alert counters (shared by the
+worker, the notifier and the dashboard). The sweep and delivery to staff are the notifier (notifier/)."""

@@ -113,8 +113,8 @@ def _run_parsers(actions: Sub) -> None:
 
 
 def sweep(args: argparse.Namespace, config: Config) -> int:
-    from affectwatch.alerts.sweep import sweep as run
     from affectwatch.queue import redis_connection
+    from notifier.sweep import sweep as run
 
     connection = None if args.no_deliveries else redis_connection(config)
     report = run(config, connection, datetime.now(UTC))
@@ -125,8 +125,8 @@ def sweep(args: argparse.Namespace, config: Config) -> int:
 def scheduler(args: argparse.Namespace, config: Config) -> int:
     """The sweep and dispatch loop in a thread; the delivery worker in the main thread (rq stops it
     cleanly on SIGTERM/SIGINT), or with --no-deliver, only the loop until a signal."""
-    from affectwatch.alerts import deliverer
-    from affectwatch.alerts.scheduler import run
+    from notifier import delivery_worker
+    from notifier.scheduler import run
 
     _serve_metrics(config)
     stop = threading.Event()
@@ -136,7 +136,7 @@ def scheduler(args: argparse.Namespace, config: Config) -> int:
         if args.no_deliver:
             _wait_for_signal(stop)
         else:
-            deliverer.run(config)
+            delivery_worker.run(config)
     finally:
         stop.set()
         thread.join(60)
@@ -153,7 +153,7 @@ def _wait_for_signal(stop: threading.Event) -> None:
 
 
 def deliver(args: argparse.Namespace, config: Config) -> int:
-    from affectwatch.alerts.deliverer import run
+    from notifier.delivery_worker import run
 
     _serve_metrics(config)
     run(config, burst=args.burst, name=args.name)

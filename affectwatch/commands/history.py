@@ -9,12 +9,12 @@ from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
-from affectwatch import audit
+from affectwatch import audit, erasure
 from affectwatch.config import Config
 from affectwatch.db import connect
 from affectwatch.exceptions import ValidationError
-from affectwatch.history import aggregates, erase, maintenance, partitions, retention, settings
 from affectwatch.queries import history as q
+from upkeep import aggregates, maintenance, partitions, retention, settings
 
 Sub: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
@@ -162,10 +162,10 @@ def run_erase(args: argparse.Namespace, config: Config) -> int:
         raise ValidationError("erasing a resident cannot be undone; add --yes to confirm")
     with connect(config) as conn:
         name = q.resident_name(conn, args.resident)
-        report = erase.erase_resident(conn, args.resident)
+        report = erasure.erase_resident(conn, args.resident)
         audit.record(conn, audit.cli_actor(), "erase", args.resident, "affectwatch resident erase")
         conn.commit()
-        left = erase.traces(conn, args.resident, name or "")
+        left = erasure.traces(conn, args.resident, name or "")
     print(f"erased resident {args.resident}: " + ", ".join(f"{n} {t}" for t, n in report.deleted.items()))
     if report.cameras_unassigned:
         print(f"  {report.cameras_unassigned} camera(s) no longer assigned")

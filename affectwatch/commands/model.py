@@ -1,7 +1,8 @@
 """`affectwatch train`, `evaluate`, `combine` and `split` (torch is imported only when they run).
 
 `python3 -m affectwatch.commands.model train ...` runs them where only the model's packages are installed
-(torch, torchvision, OpenCV, safetensors, matplotlib, tqdm): a lent GPU machine, say (scripts/device_train.sh).
+(torch, torchvision, OpenCV, safetensors, matplotlib, tqdm): a lent GPU machine, say
+(modeling/research/device_train.sh).
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def _train_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                         "binary cross-entropy of the summed probability of the negative labels (default 0: off)")
     p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
                    help="auto (default): bf16 autocast on CUDA, fp32 on the CPU; bf16 on a CPU with AMX or "
-                        "AVX-512 BF16 trains about twice as fast (bench/training.py measures it)")
+                        "AVX-512 BF16 trains about twice as fast (modeling/bench/training.py measures it)")
     p.add_argument("--keep", choices=["best", "last"], default="best",
                    help="the weights saved: the best-validating epoch's (default), or the last epoch's (the end "
                         "of the one-cycle schedule, not a peak of validation's noise picked mid-cycle)")
@@ -89,8 +90,8 @@ def _train_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def train(args: argparse.Namespace, config: Config) -> int:
-    from worker.training import TrainSettings
-    from worker.training import train as run
+    from modeling.training import TrainSettings
+    from modeling.training import train as run
 
     fields = {k: v for k, v in vars(args).items() if k in TrainSettings.__dataclass_fields__}
     fields["threads"] = args.threads or config.torch_threads
@@ -116,7 +117,7 @@ def _evaluate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
 def evaluate(args: argparse.Namespace, config: Config) -> int:
     import torch
 
-    from worker.evaluation import evaluate_folder, render_text
+    from modeling.evaluation import evaluate_folder, render_text
 
     if config.torch_threads:
         torch.set_num_threads(config.torch_threads)
@@ -144,7 +145,7 @@ def _combine_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def combine(args: argparse.Namespace, config: Config) -> int:
     import torch
 
-    from worker.ensemble import combine as run
+    from modeling.ensemble import combine as run
 
     if config.torch_threads:
         torch.set_num_threads(config.torch_threads)
@@ -163,7 +164,7 @@ def _split_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def split(args: argparse.Namespace, config: Config) -> int:
-    from worker.ensemble import split as run
+    from modeling.ensemble import split as run
 
     print(json.dumps([str(path) for path in run(args.model, args.out)]))
     return 0

@@ -8,7 +8,7 @@ from flask import g, request, url_for
 from flask.typing import ResponseReturnValue
 
 from affectwatch.queries import cameras
-from dashboard import inputs, snapshot
+from dashboard import camera_test, inputs
 from dashboard.api import bp, paging
 from dashboard.auth import requires
 from dashboard.cameras import MANAGE, camera_values, with_source_kept
@@ -17,7 +17,7 @@ from dashboard.health import camera_rows, one_camera
 from dashboard.jsonio import body
 
 
-def shot_json(shot: snapshot.Shot) -> dict[str, object]:
+def shot_json(shot: camera_test.Shot) -> dict[str, object]:
     return asdict(shot)
 
 
@@ -60,11 +60,11 @@ def cameras_delete(camera_id: int) -> ResponseReturnValue:
 @requires(MANAGE)
 def cameras_test(camera_id: int) -> ResponseReturnValue:
     cam = cameras.get_camera(db(), camera_id)
-    return shot_json(snapshot.take(cam.source, camera_id=cam.id, user_id=int(g.user["id"])))
+    return shot_json(camera_test.take(cam.source, camera_id=cam.id, user_id=int(g.user["id"])))
 
 
 @bp.post("/cameras/test")
 @requires(MANAGE)
 def cameras_test_source() -> ResponseReturnValue:
     source = inputs.text(body(), "source")
-    return shot_json(snapshot.take(source, camera_id=None, user_id=int(g.user["id"])))
+    return shot_json(camera_test.take(source, camera_id=None, user_id=int(g.user["id"])))

@@ -5,7 +5,7 @@ batch of 48 px grey faces in channels-last memory. `--precision bf16` puts the f
 `torch.autocast(dtype=torch.bfloat16)`; on CPUs with AMX or AVX-512 BF16 oneDNN then runs the convolutions in
 bfloat16 (accumulating in fp32), elsewhere it may be slower than fp32. The median of repeated steps counts.
 
-    .venv/bin/python -m bench.training [--threads 2] [--seconds 5] [--batch 128]
+    .venv/bin/python -m modeling.bench.training [--threads 2] [--seconds 5] [--batch 128]
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from affectwatch.queries import monitoring as q
+from affectwatch.queries import privacy_pauses as q
 from affectwatch.queries.frames import FaceRow
 
 log = logging.getLogger(__name__)

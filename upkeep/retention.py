@@ -23,8 +23,8 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 
 from affectwatch.config import Config
-from affectwatch.history import aggregates
 from affectwatch.queries import history as q
+from upkeep import aggregates
 
 log = logging.getLogger(__name__)
 

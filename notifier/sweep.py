@@ -21,11 +21,12 @@ from typing import Any
 import psycopg
 import redis
 
-from affectwatch.alerts import baseline, dispatch, engine, offline, telemetry
+from affectwatch.alerts import baseline, engine, telemetry
 from affectwatch.alerts.rule import Rule
 from affectwatch.config import Config
 from affectwatch.db import connect
 from affectwatch.queries import alerts as q
+from notifier import dispatch, offline
 
 log = logging.getLogger(__name__)
 Conn = psycopg.Connection[Any]

@@ -1,6 +1,6 @@
 """Two models' accuracy on the same folder of class folders, and the paired 95% interval of the difference.
 
-    .venv/bin/python scripts/paired_accuracy.py DATA MODEL OTHER [--bootstrap 2000]
+    .venv/bin/python modeling/research/paired_accuracy.py DATA MODEL OTHER [--bootstrap 2000]
 
 Faces are resampled with replacement (the same resamples for both models), so the interval is of OTHER's
 accuracy minus MODEL's: one that excludes zero is a difference this folder can show. Faces are read as
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from worker.datasets import load_faces
-from worker.evaluation import predict_logits
+from modeling.datasets import load_faces
+from modeling.evaluation import predict_logits
 from worker.models.classifier import ExpressionClassifier
 
 

@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 
 import redis
 
-from affectwatch.alerts import dispatch
-from affectwatch.alerts.sweep import sweep
 from affectwatch.config import Config
 from affectwatch.db import connect
 from affectwatch.queue import redis_connection
+from notifier import dispatch
+from notifier.sweep import sweep
 
 log = logging.getLogger(__name__)
 CHANNEL = "affectwatch_alerts"

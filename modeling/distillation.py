@@ -2,7 +2,7 @@
 
 The teacher may be a joined model (`mirror:`, several members, each reading the face and its mirror image):
 distilling it into one network aims to keep what the joined model gains at the cost of one network.
-The loss is worker.losses.soft_loss, blended with the labels' cross-entropy by worker.losses.blend.
+The loss is modeling.losses.soft_loss, blended with the labels' cross-entropy by modeling.losses.blend.
 
 A trained model can also point the network at the faces it gets wrong (`error_weights`, for `--boost-from`):
 a network trained so, to join that model, brings a view of its own where the model is weakest, as boosting does.

@@ -1,7 +1,7 @@
 """`affectwatch evaluate`: a model measured on a folder of class folders, or a FER+ folder (images with label.csv:
 scored against the annotators' majority, with how far they agreed on the faces the model missed).
 
-Faces go through the very preprocessing the worker uses (worker.datasets.load_faces calls
+Faces go through the very preprocessing the worker uses (modeling.datasets.load_faces calls
 worker.preprocess.face_input); with detect, each image first goes through the worker's face path
 (MTCNN, the largest face, cut as the model's framing says) and images without a face are counted apart.
 Faces whose label the model cannot output (contempt for a FER2013 model) are reported, not scored.
@@ -20,8 +20,8 @@ import torch
 from affectwatch.config import Config
 from affectwatch.exceptions import DataError, ModelError
 from affectwatch.labels import LABELS
-from worker import charts, metrics
-from worker.datasets import CropFn, FaceSet, load_faces
+from modeling import charts, metrics
+from modeling.datasets import CropFn, FaceSet, load_faces
 from worker.facecrop import largest_face_crop
 from worker.models.classifier import ExpressionClassifier
 from worker.models.detector import DetectorSettings, FaceDetector

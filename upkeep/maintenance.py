@@ -17,8 +17,8 @@ from affectwatch import snapshots
 from affectwatch.config import Config
 from affectwatch.db import connect
 from affectwatch.exceptions import DatabaseUnavailable
-from affectwatch.history import aggregates, partitions, retention, settings
 from affectwatch.queries.history import Conn
+from upkeep import aggregates, partitions, retention, settings
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Train on a lent GPU machine, through the device tool's `run` with carry [".devdata"] (scripts/device_data.sh
+# Train on a lent GPU machine, through the device tool's `run` with carry [".devdata"] (modeling/research/device_data.sh
 # packs it):
-#   bash scripts/device_train.sh NAME [more `affectwatch train` options, e.g. --arch facenet48-wide --epochs 80]
+#   bash modeling/research/device_train.sh NAME [more `affectwatch train` options, e.g. --arch facenet48-wide --epochs 80]
 # Unpacks the faces, trains on FER2013 plus the weighted wild faces (--balance-sources) with the model commands
 # alone (the machine has torch but not the services' packages), and leaves in $OUT/NAME the best weights, their
 # metadata and curves, the log and the GPU's name. DEVICE (default cuda), PYTHON (default python3) and

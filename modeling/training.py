@@ -17,16 +17,16 @@ from torch.optim.swa_utils import AveragedModel, update_bn
 
 from affectwatch.exceptions import LabelError, ModelError
 from affectwatch.labels import LABELS, NEGATIVE_LABELS
-from worker import charts, metrics
-from worker.augment import PRESETS, augment
-from worker.datasets import FaceSet, load_faces
-from worker.distillation import Teacher, error_weights
-from worker.ensemble import network_records
-from worker.losses import blend, group_loss, soft_loss
+from modeling import charts, metrics
+from modeling.augment import PRESETS, augment
+from modeling.datasets import FaceSet, load_faces
+from modeling.distillation import Teacher, error_weights
+from modeling.ensemble import network_records
+from modeling.losses import blend, group_loss, soft_loss
+from modeling.widen import widen, widens
 from worker.models.modelfile import ModelMeta, meta_path, read_meta, save_model
 from worker.models.nets import DEFAULT_INPUT_SIZE, TRAINABLE, build, single_network
 from worker.preprocess import fer_template
-from worker.widen import widen, widens
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ TARGETS = ("votes", "majority")
 
 def autocast_bf16(precision: str, device: str) -> bool:
     """Whether training steps run under bfloat16 autocast: auto means on CUDA only (the CPU's speed-up needs
-    AMX or AVX-512 BF16, which `bench/training.py` measures; without them bf16 on the CPU may be slower)."""
+    AMX or AVX-512 BF16, which `modeling/bench/training.py` measures; without them bf16 on the CPU may be slower)."""
     if precision not in PRECISIONS:
         raise ModelError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
     return precision == "bf16" or (precision == "auto" and device.startswith("cuda"))
@@ -261,7 +261,7 @@ class Trainer:
 
     def _boosting(self) -> torch.Tensor:
         """With --boost-from: a weight per training face that grows with how wrong that model is on it
-        (worker.distillation.error_weights); the model and --boost join the plan a checkpoint must match."""
+        (modeling.distillation.error_weights); the model and --boost join the plan a checkpoint must match."""
         if self.s.boost_from is None:
             return torch.ones(len(self.train.y))
         if self.s.boost <= 0:

@@ -18,8 +18,8 @@ import torch
 
 from affectwatch.exceptions import ModelError
 from affectwatch.labels import LABELS
-from worker import metrics
-from worker.datasets import load_faces
+from modeling import metrics
+from modeling.datasets import load_faces
 from worker.models.modelfile import ModelMeta, load_model, round_to_storage, save_model
 from worker.models.nets import MIRRORED, TRAINABLE, Ensemble, members
 

@@ -1,7 +1,7 @@
 """How the negative false-alarm rate and negative recall trade off against a threshold on the summed
 negative probability (what the alert rule can count), on a folder of class folders.
 
-    .venv/bin/python scripts/negative_tradeoff.py DATA [--model PATH] [--detect [--detections FILE]]
+    .venv/bin/python modeling/research/negative_tradeoff.py DATA [--model PATH] [--detect [--detections FILE]]
         [--by-person] [--bootstrap N] [--against OTHER]
 
 With --by-person, files named PERSON_0001.jpg (as in the web photographs) are grouped by person: the
@@ -29,7 +29,7 @@ import torch
 
 from affectwatch.config import Config
 from affectwatch.labels import NEGATIVE_LABELS
-from worker.datasets import FaceSet, load_faces
+from modeling.datasets import FaceSet, load_faces
 from worker.facecrop import face_crop
 from worker.models.classifier import ExpressionClassifier
 from worker.models.detector import DetectorSettings, Face, FaceDetector, largest

@@ -22,11 +22,12 @@ from urllib.parse import urlsplit
 import psycopg
 
 from affectwatch import logs
-from affectwatch.alerts import message, telemetry
+from affectwatch.alerts import telemetry
 from affectwatch.config import Config
 from affectwatch.db import connect
 from affectwatch.exceptions import DeliveryError
 from affectwatch.queries import alerts as q
+from notifier import message
 
 log = logging.getLogger(__name__)
 Conn = psycopg.Connection[Any]

@@ -7,7 +7,7 @@ shipped model's architecture: six reads a face), both under bfloat16 autocast as
 A step is forward, the blended loss, backward and an AdamW update on a batch of 48 px grey faces. Random
 weights: the cost of a network does not depend on them. The median of repeated steps counts.
 
-    .venv/bin/python -m bench.distillation [--threads 2] [--seconds 5] [--batch 128]
+    .venv/bin/python -m modeling.bench.distillation [--threads 2] [--seconds 5] [--batch 128]
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from bench.model import seconds_per_call
-from worker.losses import blend, soft_loss
+from modeling.losses import blend, soft_loss
 from worker.models.nets import build
 
 STUDENT = "facenet48-xl"

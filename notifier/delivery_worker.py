@@ -3,7 +3,8 @@
 It runs RQ's scheduler too, which puts retried deliveries back on the queue when their back-off has
 passed. Jobs are read as JSON, and only the delivery job is run: any other function, and any
 callback a job names, is refused unrun (the frame workers' allowlist, narrowed to this one job and
-kept free of torch so this small process starts in a moment).
+kept free of torch so this small process starts in a moment). A job queued under the delivery job's
+former path (affectwatch.queue.DELIVER_ALERT_BEFORE) runs the same function.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 from rq.utils import import_attribute
 
-from affectwatch.alerts import delivery
-from affectwatch.alerts.dispatch import DELIVER
 from affectwatch.config import Config
 from affectwatch.exceptions import JobRefused
-from affectwatch.queue import JOB_FUNCTIONS, redis_connection
+from affectwatch.queue import DELIVER_ALERT_BEFORE, JOB_FUNCTIONS, redis_connection
+from notifier import delivery
+from notifier.dispatch import DELIVER
 
 log = logging.getLogger(__name__)
 assert DELIVER in JOB_FUNCTIONS, "the delivery job must be on the workers' allowlist"
@@ -32,7 +33,7 @@ class DeliveryJob(Job):
 
     @property
     def func(self) -> Any:
-        if self.func_name != DELIVER or self.instance is not None:
+        if self.func_name not in (DELIVER, DELIVER_ALERT_BEFORE) or self.instance is not None:
             self.retries_left = 0
             raise JobRefused(f"job {self.id}: function {self.func_name!r} is not run on the alert queue"
                              f" (only {DELIVER}); refused, never imported")
