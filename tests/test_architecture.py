@@ -36,7 +36,7 @@ def test_each_rule_breaks_when_its_line_is_crossed(tmp_path: Path) -> None:
     crossings = {
         "producer/_crossing.py": "import torch\n",  # a process that must not load torch does
         "dashboard/_crossing.py": "from producer import supervisor\n",  # one process imports another
-        "affectwatch/_crossing.py": "from affectwatch.commands import users\n",  # the shared package uses the CLI
+        "affectwatch/_crossing.py": "from affectwatch.cli import users\n",  # the shared package uses the CLI
         "notifier/_crossing.py": "from worker import jobs\n",  # a small process loads the worker
         "worker/_crossing.py": "from modeling import training\n",  # the worker imports the model lab
         "modeling/_crossing.py": "from worker import jobs\n",  # the model lab reaches past the worker's models

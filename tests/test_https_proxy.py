@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 
 from affectwatch.accounts import create_account
-from affectwatch.commands.dashboard import proxy_settings
+from affectwatch.cli.dashboard import proxy_settings
 from affectwatch.config import Config
 from affectwatch.exceptions import ConfigError
 from tests.test_browser_dashboard import chromium, ensure_chart_library

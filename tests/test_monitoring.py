@@ -16,7 +16,7 @@ import yaml
 from prometheus_client import REGISTRY
 
 from affectwatch.alerts import telemetry as _alerts  # noqa: F401  (the metrics each process registers)
-from affectwatch.commands.ops import alerts_alive, health, history_alive
+from affectwatch.cli.ops import alerts_alive, health, history_alive
 from affectwatch.config import Config
 from affectwatch.db import connect
 from dashboard import telemetry as _dashboard  # noqa: F401

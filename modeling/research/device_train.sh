@@ -16,7 +16,7 @@ mkdir -p "$out"
 tar -C "$faces" -xJf "${DEVDATA:-.devdata/faces.tar.xz}"
 { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || echo "no GPU"; } \
   > "$out/gpu.txt"
-PYTHONUNBUFFERED=1 "${PYTHON:-python3}" -m affectwatch.commands.model train --data "$faces/faces/fer2013" \
+PYTHONUNBUFFERED=1 "${PYTHON:-python3}" -m affectwatch.cli.model train --data "$faces/faces/fer2013" \
   --extra-train "$faces/faces/wild" --balance-sources --device "${DEVICE:-cuda}" --no-progress \
   --out "$out/affectwatch-fer.safetensors" "$@" 2>&1 | tee "$out/train.log"
 rm -f "$out"/*.ckpt  # the optimiser's state: too large to come back, and a fresh machine never resumes

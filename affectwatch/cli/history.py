@@ -150,7 +150,7 @@ def run_settings(args: argparse.Namespace, config: Config) -> int:
 
 
 def add_erase_parser(actions: Sub) -> None:
-    """`affectwatch resident erase ID`: called by affectwatch.commands.residents.register."""
+    """`affectwatch resident erase ID`: called by affectwatch.cli.residents.register."""
     p = actions.add_parser("erase", help="erase a resident completely: every row that refers to or names them")
     p.add_argument("resident", type=int, help="the resident's id")
     p.add_argument("--yes", action="store_true", help="confirm: this cannot be undone")

@@ -13,21 +13,21 @@ from affectwatch.config import Config
 from affectwatch.exceptions import AffectWatchError
 
 COMMAND_MODULES = (
-    "affectwatch.commands.setup",
-    "affectwatch.commands.cameras",
-    "affectwatch.commands.residents",
-    "affectwatch.commands.users",
-    "affectwatch.commands.tokens",
-    "affectwatch.commands.producer",
-    "affectwatch.commands.worker",
-    "affectwatch.commands.dashboard",
-    "affectwatch.commands.alerts",
-    "affectwatch.commands.history",
-    "affectwatch.commands.model",
-    "affectwatch.commands.replay",
-    "affectwatch.commands.events",
-    "affectwatch.commands.demo",
-    "affectwatch.commands.ops",
+    "affectwatch.cli.setup",
+    "affectwatch.cli.cameras",
+    "affectwatch.cli.residents",
+    "affectwatch.cli.users",
+    "affectwatch.cli.tokens",
+    "affectwatch.cli.producer",
+    "affectwatch.cli.worker",
+    "affectwatch.cli.dashboard",
+    "affectwatch.cli.alerts",
+    "affectwatch.cli.history",
+    "affectwatch.cli.model",
+    "affectwatch.cli.replay",
+    "affectwatch.cli.events",
+    "affectwatch.cli.demo",
+    "affectwatch.cli.ops",
 )
 
 log = logging.getLogger("affectwatch")
@@ -64,6 +64,3 @@ def main(argv: Sequence[str] | None = None, modules: Sequence[str] = COMMAND_MOD
     except KeyboardInterrupt:
         return 130
 
-
-if __name__ == "__main__":
-    sys.exit(main())

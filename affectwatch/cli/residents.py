@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TypeAlias
 
 from affectwatch import audit
-from affectwatch.commands.history import add_erase_parser
+from affectwatch.cli.history import add_erase_parser
 from affectwatch.config import Config
 from affectwatch.db import transaction
 from affectwatch.exceptions import ValidationError

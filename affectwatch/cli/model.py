@@ -1,6 +1,6 @@
 """`affectwatch train`, `evaluate`, `combine` and `split` (torch is imported only when they run).
 
-`python3 -m affectwatch.commands.model train ...` runs them where only the model's packages are installed
+`python3 -m affectwatch.cli.model train ...` runs them where only the model's packages are installed
 (torch, torchvision, OpenCV, safetensors, matplotlib, tqdm): a lent GPU machine, say
 (modeling/research/device_train.sh).
 """
@@ -173,4 +173,4 @@ def split(args: argparse.Namespace, config: Config) -> int:
 if __name__ == "__main__":
     from affectwatch.cli import main
 
-    sys.exit(main(modules=("affectwatch.commands.model",)))
+    sys.exit(main(modules=("affectwatch.cli.model",)))
