@@ -177,7 +177,7 @@ DEFAULT_INPUT_SIZE: dict[str, int] = {"facenet48": 48, "facenet48-wide": 48, "fa
                                       "facenet48-res": 48, "resnet18": 64}
 TRAINABLE = tuple(ARCHITECTURES)
 MIRRORED = "mirror:"
-ALIASES = {"facenet48x2": "mirror:facenet48,facenet48"}  # session 3's name for two facenet48 joined
+ALIASES = {"facenet48x2": "mirror:facenet48,facenet48"}  # an early name for two facenet48 joined (old model files)
 
 
 def members(arch: str) -> list[str]:
