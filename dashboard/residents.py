@@ -225,10 +225,10 @@ def _by_a_worker(req: shared_identity.EnrolmentRequest) -> int:
     while result is None and time.monotonic() < deadline:
         time.sleep(0.25)
         result = job.latest_result()
+    job.delete()  # the photos leave Redis with it: answered, or given up on
     if result is None:
-        job.cancel()
-        raise ValidationError(f"no worker took the photos within {ENROL_WAIT_SECONDS} s (is a worker running?); "
-                              "nothing was stored")
+        raise ValidationError(f"no worker answered within {ENROL_WAIT_SECONDS} s (is a worker running?); the "
+                              "photos were dropped: see the template count below before trying again")
     if result.type != result.Type.SUCCESSFUL or not isinstance(result.return_value, dict):
         raise ValidationError(f"the worker failed: {(result.exc_string or '').strip().splitlines()[-1:]}")
     if "error" in result.return_value:
