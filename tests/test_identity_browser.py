@@ -41,6 +41,17 @@ def test_an_administrator_enrols_a_resident_from_photos(browser: Any, server: tu
             worker.wait(10)
 
 
+def submit(browser: Any, seconds: float) -> None:
+    """Send the enrolment form and wait until the answer's page replaces this one (a worker takes the photos)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    page = browser.find_element(By.TAG_NAME, "html")
+    browser.find_element(By.ID, "enrol-submit").click()
+    WebDriverWait(browser, seconds).until(ec.staleness_of(page))
+
+
 def enrol_in_the_browser(browser: Any, base: str, cfg: Config, tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
@@ -72,9 +83,8 @@ def enrol_in_the_browser(browser: Any, base: str, cfg: Config, tmp_path: Path) -
     bad = write(tmp_path / "bad", [faceset.photos()["coffee"]], prefix="coffee")[0]
     browser.find_element(By.ID, "enrol-photos").send_keys(str(bad))
     browser.find_element(By.ID, "enrol-consent-by").send_keys("Eileen herself")
-    browser.find_element(By.ID, "enrol-submit").click()
-    # the first answer waits for the worker to load its models
-    WebDriverWait(browser, 180).until(ec.text_to_be_present_in_element((By.TAG_NAME, "body"), "Not enrolled"))
+    submit(browser, 180)  # the first answer waits for the worker to load its models
+    wait.until(ec.text_to_be_present_in_element((By.TAG_NAME, "body"), "Not enrolled"))
     assert "coffee0.jpg: no clear face" in browser.find_element(By.TAG_NAME, "body").text
     assert one(cfg, "SELECT count(*) AS n FROM face_templates")["n"] == 0
 
@@ -82,7 +92,7 @@ def enrol_in_the_browser(browser: Any, base: str, cfg: Config, tmp_path: Path) -
     photos = write(tmp_path / "eileen", variants("astronaut")[:5])
     browser.find_element(By.ID, "enrol-photos").send_keys("\n".join(str(p) for p in photos))
     browser.find_element(By.ID, "enrol-consent-by").send_keys("Eileen herself")
-    browser.find_element(By.ID, "enrol-submit").click()
+    submit(browser, 120)
     wait.until(ec.text_to_be_present_in_element((By.ID, "enrolment-count"), "5 face template(s), taken"))
     assert "Consent given by Eileen herself" in browser.find_element(By.ID, "enrolment").text
     assert one(cfg, "SELECT count(*) AS n FROM face_templates WHERE resident_id = %s", (eileen,))["n"] == 5
