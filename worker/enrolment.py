@@ -52,11 +52,13 @@ def read_photos(paths: Iterable[Path]) -> list[Photo]:
 class Enroller:
     """The detector and embedder an enrolment uses, loaded once per process."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, detector: FaceDetector | None = None,
+                 embedder: FaceEmbedder | None = None) -> None:
+        """The given models (a worker's own, already loaded), or new ones at the configured detector settings."""
         settings = DetectorSettings(config.min_face_size, config.detect_max_side, config.face_threshold,
                                     config.detect_scale_step, config.detect_proposal_threshold)
-        self.detector = FaceDetector(settings)
-        self.embedder = FaceEmbedder()
+        self.detector = detector or FaceDetector(settings)
+        self.embedder = embedder or FaceEmbedder()
 
     def templates(self, photos: Sequence[Photo]) -> Templates:
         """One template per photo; ValidationError naming every photo without exactly one clear face."""
@@ -109,11 +111,12 @@ def enrol_job(request: dict[str, Any]) -> dict[str, Any]:
     from worker.jobs import installed
 
     global _enroller
-    config = installed().config
+    pipeline = installed()
+    config = pipeline.config
     try:
         req = EnrolmentRequest.from_json(request)
-        if _enroller is None:
-            _enroller = Enroller(config)
+        if _enroller is None:  # the worker's own detector and embedder: no second copy of the models
+            _enroller = Enroller(config, pipeline.detector, pipeline.embedder)
         with transaction(config) as conn:
             ids = enrol(conn, _enroller, req.resident_id, req.photos, req.consent, req.actor)
     except AffectWatchError as exc:
