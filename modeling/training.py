@@ -64,6 +64,7 @@ class TrainSettings:
     precision: str = "auto"
     keep: str = "best"
     targets: str = "votes"
+    freeze: int = 0
     progress: bool = True
 
 
@@ -206,11 +207,15 @@ class Trainer:
         self.mean, self.std = mean, std
         if s.init:
             self._init_from(s.init)
-        self.opt = torch.optim.AdamW(self.net.parameters(), lr=s.lr, weight_decay=s.weight_decay)
+        self.frozen = self._freeze()
+        trainable = [p for p in self.net.parameters() if p.requires_grad]
+        self.opt = torch.optim.AdamW(trainable, lr=s.lr, weight_decay=s.weight_decay)
         self.steps = (len(self.train.y) + s.batch_size - 1) // s.batch_size
         self.plan: dict[str, Any] = {"schedule": s.schedule, "total_steps": s.epochs * self.steps}
         if self.soft:
             self.plan["targets"] = "votes"
+        if s.freeze:
+            self.plan["freeze"] = s.freeze
         self.teacher = self._teacher()
         self.sched = self._scheduler()
         self.averaged = AveragedModel(self.net) if s.schedule == "swa" else None
@@ -228,6 +233,25 @@ class Trainer:
                  "towards the annotators' votes" if self.soft else "towards one label a face")
         self.taught = self._read_once()
         self.face_weights = self.face_weights * self._boosting()
+
+    def _freeze(self) -> nn.Module | None:
+        """With --freeze N, the first N blocks of the network's features as --init left them: no gradient, and
+        their batch norms and dropout in evaluation mode, so that only the blocks above them learn."""
+        if not self.s.freeze:
+            return None
+        if not self.s.init:
+            raise ModelError("--freeze keeps blocks as --init trained them: give --init")
+        blocks = getattr(self.net, "features", None)
+        if not isinstance(blocks, nn.Sequential) or not 0 < self.s.freeze < len(blocks):
+            n = len(blocks) if isinstance(blocks, nn.Sequential) else 0
+            raise ModelError(f"--freeze {self.s.freeze}: {self.s.arch} has {n} feature blocks, and at least one "
+                             "must learn")
+        frozen = blocks[: self.s.freeze]
+        for p in frozen.parameters():
+            p.requires_grad_(False)
+        trainable = sum(p.numel() for p in self.net.parameters() if p.requires_grad)
+        log.info("feature blocks 1-%d frozen; %d parameters learn", self.s.freeze, trainable)
+        return frozen
 
     def _teacher(self) -> Teacher | None:
         """The model distilled from, if any; its name and weight join the plan a checkpoint must match."""
@@ -360,6 +384,8 @@ class Trainer:
 
     def train_epoch(self) -> tuple[float, float]:
         self.net.train()
+        if self.frozen is not None:
+            self.frozen.eval()
         order = torch.randperm(len(self.train.y), generator=self.gen)
         total, right, seen = 0.0, 0, 0
         bar = _bar(range(self.steps), self.s.progress, f"epoch {self.state.epoch + 1}/{self.s.epochs}")

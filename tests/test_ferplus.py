@@ -13,7 +13,7 @@ import torch
 from PIL import Image as PILImage
 
 from affectwatch import cli
-from affectwatch.exceptions import DataError
+from affectwatch.exceptions import DataError, ModelError
 from affectwatch.labels import LABELS
 from modeling.datasets import is_ferplus, load_faces
 from modeling.training import Trainer, TrainSettings
@@ -102,6 +102,30 @@ def test_training_on_votes_learns_every_label_an_annotator_chose(trained: Path) 
     [expression] = ExpressionClassifier(trained).predict([faceset.crops()["astronaut"]])
     assert set(expression.probs) == set(LABELS) and None not in expression.probs.values()
     assert sum(v or 0 for v in expression.probs.values()) == pytest.approx(1, abs=1e-4)
+
+
+def test_freeze_trains_only_the_blocks_above_the_frozen_ones(trained: Path, ferplus: Path, tmp_path: Path) -> None:
+    """--freeze 3 from a trained model: its first three feature blocks (batch norms' statistics included) come out
+    as they went in, the last block and the head learn."""
+    out = tmp_path / "frozen.safetensors"
+    assert cli.main(args(ferplus, out, "--init", str(trained), "--freeze", "3", "--lr", "1e-2")) == 0
+    before, _ = load_model(trained)
+    after, _ = load_model(out)
+    old, new = before.state_dict(), after.state_dict()
+    frozen = [k for k in old if k.startswith(("features.0.", "features.1.", "features.2."))]
+    learnt = [k for k in old if k.startswith(("features.3.", "head.")) and old[k].is_floating_point()]
+    assert frozen and learnt
+    assert all(torch.equal(old[k], new[k]) for k in frozen)
+    assert any(not torch.equal(old[k], new[k]) for k in learnt)
+    assert read_meta(out).extra["settings"]["freeze"] == "3"
+
+
+@pytest.mark.parametrize("more", [["--freeze", "2"], ["--freeze", "4", "--init", "TRAINED"]])
+def test_freeze_needs_a_trained_model_and_a_block_left_to_learn(more: list[str], trained: Path, ferplus: Path,
+                                                                 tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="--freeze"):
+        Trainer(TrainSettings(data=ferplus, out=tmp_path / "x.safetensors", threads=1, progress=False,
+                              freeze=int(more[1]), init=trained if "--init" in more else None))
 
 
 def test_votes_and_the_majority_are_different_targets(ferplus: Path) -> None:

@@ -84,6 +84,9 @@ def _train_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--targets", choices=["votes", "majority"], default="votes",
                    help="from FER+ folders: learn each face's annotators' vote shares (default), or the majority "
                         "label alone; class folders give one label a face either way")
+    p.add_argument("--freeze", type=int, default=0, metavar="N",
+                   help="with --init: keep the network's first N feature blocks as they are and train the rest "
+                        "(about twice as fast; to move a trained model towards other labels on a CPU)")
     p.add_argument("--max-minutes", type=float, default=0.0, help="stop after this long (0: no limit)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(handler=train)
