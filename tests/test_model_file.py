@@ -15,7 +15,7 @@ import torch
 from affectwatch.exceptions import AffectWatchError, ModelError
 from worker.models.classifier import ExpressionClassifier
 from worker.models.modelfile import ModelMeta, load_model, save_model
-from worker.models.nets import build
+from worker.models.nets import build, fold_batch_norms
 
 
 def save(path: Path, arch: str = "facenet48", labels: tuple[str, ...] = ("happy", "neutral", "sad")) -> Path:
@@ -86,3 +86,27 @@ def test_bad_metadata_is_refused(tmp_path: Path, change: dict[str, object], mess
     path.with_suffix(".json").write_text(json.dumps({**meta, **change}))
     with pytest.raises(AffectWatchError, match=message):
         load_model(path)
+
+
+@pytest.mark.parametrize("arch", ["facenet48", "facenet48-res", "mirror:facenet48,facenet48-fc"])
+def test_folding_batch_norms_keeps_the_networks_outputs(arch: str) -> None:
+    torch.manual_seed(0)
+    net = build(arch, 8, 0.5, 0.25)
+    for m in net.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):  # statistics as training leaves them, not the identity
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.2, 0.2)
+    net.eval()
+    x = torch.rand(5, 1, 48, 48)
+    with torch.inference_mode():
+        want = net(x)
+        folded = fold_batch_norms(net)
+        assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules()) == 0
+        torch.testing.assert_close(folded(x), want, atol=1e-4, rtol=1e-4)
+
+
+def test_batch_norms_are_folded_only_for_inference() -> None:
+    with pytest.raises(ModelError):
+        fold_batch_norms(build("facenet48", 8, 0.5, 0.25).train())

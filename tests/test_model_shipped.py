@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -11,7 +12,7 @@ from worker.facecrop import largest_face_crop
 from worker.models.classifier import ExpressionClassifier
 from worker.models.modelfile import DEFAULT_MODEL, load_model, read_meta
 from worker.models.nets import known
-from worker.preprocess import FER_TEMPLATE
+from worker.preprocess import FER_TEMPLATE, face_input
 
 pytestmark = pytest.mark.skipif(
     not DEFAULT_MODEL.exists(),
@@ -51,3 +52,15 @@ def test_a_smiling_photograph_is_happy() -> None:
     assert crop is not None
     [expression] = clf.predict([crop])
     assert expression.label == "happy", expression
+
+
+def test_the_workers_folded_network_reads_as_the_stored_one() -> None:
+    """The worker folds batch norms into the convolutions (speed): the same logits, to float rounding, on real faces."""
+    net, meta = load_model(DEFAULT_MODEL)
+    clf = ExpressionClassifier(DEFAULT_MODEL)
+    clf.load()
+    assert clf.net is not None
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in clf.net.modules())
+    faces = torch.from_numpy(np.stack([face_input(c, meta.input_size) for c in faceset.crops().values()]))[:, None]
+    with torch.inference_mode():
+        torch.testing.assert_close(clf.logits(faces), net(faces), atol=1e-4, rtol=1e-4)

@@ -12,6 +12,7 @@ import torch
 from affectwatch.labels import to_eight
 from worker.models.base import InferenceModel
 from worker.models.modelfile import DEFAULT_MODEL, ModelMeta, load_model
+from worker.models.nets import fold_batch_norms
 from worker.preprocess import Image, face_input
 
 
@@ -44,7 +45,8 @@ class ExpressionClassifier(InferenceModel[Sequence[Image], list[Expression]]):
         return self._meta
 
     def _load(self) -> None:
-        self.net, self._meta = load_model(self.weights, self.device)
+        net, self._meta = load_model(self.weights, self.device)
+        self.net = fold_batch_norms(net).to(memory_format=torch.channels_last)  # inference only: never trained here
 
     def logits(self, batch: torch.Tensor) -> torch.Tensor:
         assert self.net is not None

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import torch
 from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 from torchvision.models import resnet18
 
 from affectwatch.exceptions import ModelError
@@ -198,3 +199,22 @@ def build(arch: str, num_classes: int, mean: float, std: float) -> nn.Module:
     nets = [ARCHITECTURES[a](num_classes, mean, std) for a in members(arch) or [arch]]
     net = Ensemble(nets) if members(arch) else nets[0]
     return net.to(memory_format=torch.channels_last)
+
+
+def fold_batch_norms(net: nn.Module) -> nn.Module:
+    """For inference: each BatchNorm2d that directly follows a Conv2d in a Sequential folded into that convolution.
+
+    The same function (to float rounding, about 1e-6 of the logits) without the normalisation's pass over every
+    activation map, about a tenth of a FaceNet's time on a CPU. In place, on a network in eval mode; returns it.
+    """
+    if net.training:
+        raise ModelError("batch norms are folded for inference only: put the network in eval mode first")
+    for module in list(net.modules()):
+        if not isinstance(module, nn.Sequential):
+            continue
+        for i in range(len(module) - 1):
+            conv, norm = module[i], module[i + 1]
+            if isinstance(conv, nn.Conv2d) and isinstance(norm, nn.BatchNorm2d) and norm.track_running_stats:
+                module[i] = fuse_conv_bn_eval(conv, norm)
+                module[i + 1] = nn.Identity()
+    return net
