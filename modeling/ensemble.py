@@ -83,30 +83,39 @@ def network_records(extra: dict[str, Any]) -> list[dict[str, Any]]:
     return [record for member in extra["members"] for record in network_records(member)]
 
 
-def combine(paths: list[Path], val: Path, out: Path, storage: str = "float32") -> ModelMeta:
-    """Join the models, fit the joined model's temperature on val and save it; float16 storage halves the file,
-    and the weights are rounded to it before anything is measured."""
+def combine(paths: list[Path], val: Path, out: Path, storage: str = "float32",
+            label_offsets: bool = False) -> ModelMeta:
+    """Join the models, fit the joined model's temperature on val (with label_offsets, and one offset a label, to
+    a FER+ folder's vote shares) and save it; float16 storage halves the file, and the weights are rounded to it
+    before anything is measured."""
     loaded = [load_model(path) for path in paths]
     metas = [meta for _, meta in loaded]
     arch = joined_arch(metas)
     net = Ensemble([single for member, _ in loaded for single in single_networks(member)]).eval()
     round_to_storage(net, storage)
     logits, true, target = val_logits(net, val, metas[0])
-    temperature = metrics.fit_temperature(logits, target)
-    extra: dict[str, Any] = {
-        "val_accuracy": float((logits.argmax(1) == true).float().mean()),
+    if label_offsets and target.dim() != 2:
+        raise ModelError(f"label offsets are fitted to annotators' vote shares: {val} is not a FER+ folder")
+    if label_offsets:
+        temperature, bias = metrics.fit_label_bias(logits, target)
+    else:
+        temperature, bias = metrics.fit_temperature(logits, target), None
+    first = metas[0]
+    meta = ModelMeta(out.stem, arch, first.labels, first.input_size, first.colour, first.mean, first.std,
+                     temperature, first.margin, first.template, label_bias=bias)
+    meta.extra = {
+        "val_accuracy": float((meta.calibrated(logits).argmax(1) == true).float().mean()),
+        "val_accuracy_before_offsets": float((logits.argmax(1) == true).float().mean()),
         "ece_before": metrics.ece(torch.softmax(logits, 1).numpy(), true.tolist()),
-        "ece_after": metrics.ece(torch.softmax(logits / temperature, 1).numpy(), true.tolist()),
+        "ece_after": metrics.ece(torch.softmax(meta.calibrated(logits), 1).numpy(), true.tolist()),
         "validated_on": str(val),
         "storage": storage,
         "members": [member_record(p, m) for p, m in zip(paths, metas, strict=True)],
     }
-    first = metas[0]
-    meta = ModelMeta(out.stem, arch, first.labels, first.input_size, first.colour, first.mean, first.std,
-                     temperature, first.margin, first.template, extra)
     save_model(net, meta, out, storage)
-    log.info("combined %d models into %s: val acc %.4f, temperature %.3f, ECE %.4f -> %.4f", len(paths), out,
-             extra["val_accuracy"], temperature, extra["ece_before"], extra["ece_after"])
+    log.info("combined %d models into %s: val acc %.4f (%.4f before the labels' offsets %s), temperature %.3f, "
+             "ECE %.4f -> %.4f", len(paths), out, meta.extra["val_accuracy"], meta.extra["val_accuracy_before_offsets"],
+             bias, temperature, meta.extra["ece_before"], meta.extra["ece_after"])
     return meta
 
 
@@ -128,6 +137,6 @@ def _save_part(net: torch.nn.Module, arch: str, record: dict[str, Any], joined: 
                dest: Path) -> Path:
     extra = {key: record.get(key) for key in RECORDED}
     extra |= {"trained_as": record.get("model"), "split_from": str(joined_path)}
-    save_model(net, replace(joined, name=dest.stem, arch=arch, temperature=1.0, extra=extra), dest)
+    save_model(net, replace(joined, name=dest.stem, arch=arch, temperature=1.0, label_bias=None, extra=extra), dest)
     log.info("saved network %s (%s, val acc %s) as %s", record.get("model"), arch, extra["val_accuracy"], dest)
     return dest

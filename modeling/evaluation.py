@@ -67,9 +67,9 @@ def outside_model(true: Sequence[str], pred: Sequence[str], labels: Sequence[str
     return {t: {"n": sum(c.values()), "predicted": dict(c.most_common())} for t, c in sorted(found.items())}
 
 
-def calibration(logits: torch.Tensor, true: Sequence[int], temperature: float) -> dict[str, float]:
-    """Expected calibration error with the model's temperature, and without one (temperature 1)."""
-    probs = torch.softmax(logits / temperature, 1).numpy()
+def calibration(logits: torch.Tensor, true: Sequence[int], meta: ModelMeta) -> dict[str, float]:
+    """Expected calibration error with the model's temperature (and label offsets), and without them."""
+    probs = torch.softmax(meta.calibrated(logits), 1).numpy()
     raw = torch.softmax(logits, 1).numpy()
     return {"ece": metrics.ece(probs, true), "ece_uncalibrated": metrics.ece(raw, true),
             "mean_confidence": float(probs.max(1).mean())}
@@ -77,14 +77,14 @@ def calibration(logits: torch.Tensor, true: Sequence[int], temperature: float) -
 
 def score(true: Sequence[str], logits: torch.Tensor, meta: ModelMeta, negatives: frozenset[str]) -> dict[str, Any]:
     """Every figure over the faces whose label the model can output; the others reported apart."""
-    pred = [meta.labels[i] for i in logits.argmax(1).tolist()]
+    pred = [meta.labels[i] for i in meta.calibrated(logits).argmax(1).tolist()]
     keep = [i for i, label in enumerate(true) if label in meta.labels]
     if not keep:
         raise DataError(f"none of the faces carries a label the model can output ({', '.join(meta.labels)})")
     kept_true, kept_pred = [true[i] for i in keep], [pred[i] for i in keep]
     result = metrics.summary(kept_true, kept_pred, meta.labels, negatives)
     index = [meta.labels.index(label) for label in kept_true]
-    result.update(calibration(logits[keep], index, meta.temperature))
+    result.update(calibration(logits[keep], index, meta))
     result["not_in_model"] = outside_model(true, pred, meta.labels)
     return result
 
@@ -106,7 +106,7 @@ def evaluate_folder(
     logits = predict_logits(classifier, faces)
     result = score(faces.labels, logits, meta, config.negative_labels)
     if faces.votes is not None:
-        result["annotators"] = agreement(faces, [meta.labels[i] for i in logits.argmax(1).tolist()])
+        result["annotators"] = agreement(faces, [meta.labels[i] for i in meta.calibrated(logits).argmax(1).tolist()])
     result.update(model=str(weights), data=str(data), labels=meta.labels, temperature=meta.temperature,
                   detect=detect, confusion_png=str(confusion_png))
     if detect:

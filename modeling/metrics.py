@@ -75,6 +75,25 @@ def fit_temperature(logits: torch.Tensor, true: torch.Tensor) -> float:
     return float(log_t.exp().item())
 
 
+def fit_label_bias(logits: torch.Tensor, shares: torch.Tensor) -> tuple[float, list[float]]:
+    """The temperature and one offset a label that together minimise the cross-entropy against annotators' vote
+    shares: calibration to what people said of each face, which also undoes the label prior that class weights
+    in training taught (offsets sum to zero)."""
+    log_t = torch.zeros(1, requires_grad=True)
+    bias = torch.zeros(logits.shape[1], requires_grad=True)
+    opt = torch.optim.LBFGS([log_t, bias], lr=0.1, max_iter=200)
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(logits / log_t.exp() + bias, shares)
+        loss.backward()  # type: ignore[no-untyped-call]
+        return loss
+
+    opt.step(closure)  # type: ignore[no-untyped-call]
+    offsets = bias.detach() - bias.detach().mean()
+    return float(log_t.exp().item()), [round(float(b), 6) for b in offsets]
+
+
 def summary(
     true: Sequence[str], pred: Sequence[str], labels: Sequence[str], negatives: frozenset[str] = NEGATIVE_LABELS
 ) -> dict[str, Any]:

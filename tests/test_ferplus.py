@@ -16,6 +16,7 @@ from affectwatch import cli
 from affectwatch.exceptions import DataError, ModelError
 from affectwatch.labels import LABELS
 from modeling.datasets import is_ferplus, load_faces
+from modeling.metrics import fit_temperature
 from modeling.training import Trainer, TrainSettings
 from tests import faceset
 from worker.models.classifier import ExpressionClassifier
@@ -161,6 +162,41 @@ def test_evaluate_scores_a_ferplus_folder_against_the_majority(trained: Path, fe
     assert cli.main(["evaluate", "--data", str(ferplus / "val"), "--model", str(trained), "--no-progress",
                      "--confusion", str(tmp_path / "c.png")]) == 0
     assert "annotators: the majority held" in capsys.readouterr().out
+
+
+def test_combine_fits_each_labels_offset_to_the_votes(trained: Path, ferplus: Path, tmp_path: Path) -> None:
+    """Calibrated on a FER+ folder, the joined model gets one offset a label (summing to zero) with its temperature,
+    and fits the annotators' vote shares at least as well as the temperature alone does."""
+    out = tmp_path / "joined.safetensors"
+    assert cli.main(["combine", str(trained), "--val", str(ferplus / "val"), "--out", str(out), "--label-offsets"]) == 0
+    meta = read_meta(out)
+    assert meta.label_bias is not None and len(meta.label_bias) == len(meta.labels)
+    assert sum(meta.label_bias) == pytest.approx(0, abs=1e-4)
+    net, _ = load_model(out)
+    faces = load_faces(ferplus / "val", 48)
+    shares = torch.from_numpy(faces.vote_shares())
+    with torch.no_grad():
+        logits = net(torch.from_numpy(faces.images).unsqueeze(1).float() / 255)
+
+    alone = fit_temperature(logits, shares)
+    loss = torch.nn.functional.cross_entropy
+    assert float(loss(meta.calibrated(logits), shares)) <= float(loss(logits / alone, shares)) + 1e-5
+
+
+def test_offsets_are_fitted_only_when_asked_and_only_to_votes(trained: Path, ferplus: Path, tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    folders = tmp_path / "val"
+    for label, path in zip(load_faces(ferplus / "val", 48).labels, sorted((ferplus / "val").glob("fer*.png")),
+                           strict=False):
+        (folders / label).mkdir(parents=True, exist_ok=True)
+        (folders / label / path.name).write_bytes(path.read_bytes())
+    out = tmp_path / "joined.safetensors"
+    assert cli.main(["combine", str(trained), "--val", str(folders), "--out", str(out)]) == 0
+    assert read_meta(out).label_bias is None
+    assert cli.main(["combine", str(trained), "--val", str(ferplus / "val"), "--out", str(out)]) == 0
+    assert read_meta(out).label_bias is None  # offsets only when asked for
+    assert cli.main(["combine", str(trained), "--val", str(folders), "--out", str(out), "--label-offsets"]) != 0
+    assert "not a FER+ folder" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("suffix", [".tiff", ".bmp", ".webp", ".pgm"])

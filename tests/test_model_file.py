@@ -41,6 +41,24 @@ def test_the_classifier_spreads_probabilities_over_the_eight(tmp_path: Path, ast
     assert expression.confidence == max(p for p in expression.probs.values() if p is not None)
 
 
+def test_label_offsets_move_the_probabilities_and_the_label(tmp_path: Path, astronaut: np.ndarray) -> None:
+    """A model's label_bias is added to its logits after the temperature: a large offset for one label makes it
+    the face's label, and the metadata keeps it."""
+    torch.set_num_threads(1)
+    path = save(tmp_path / "m.safetensors")
+    plain = ExpressionClassifier(path).predict([astronaut])[0]
+    meta = json.loads(path.with_suffix(".json").read_text())
+    least = min(("happy", "neutral", "sad"), key=lambda label: plain.probs[label] or 0.0)
+    bias = [50.0 if label == least else 0.0 for label in ("happy", "neutral", "sad")]
+    path.with_suffix(".json").write_text(json.dumps({**meta, "label_bias": bias}))
+    [moved] = ExpressionClassifier(path).predict([astronaut])
+    assert moved.label == least and moved.confidence == pytest.approx(1.0, abs=1e-6)
+    _, loaded = load_model(path)
+    assert loaded.label_bias == bias
+    logits = torch.tensor([[1.0, 2.0, 3.0]])
+    assert torch.allclose(loaded.calibrated(logits), logits / loaded.temperature + torch.tensor(bias))
+
+
 def test_weights_are_readable_as_the_metadata_is(tmp_path: Path) -> None:
     """safetensors writes its files owner-only (0600); a worker running as another user (the image's
     affectwatch user reading a model trained on the host) must read the weights as it reads the metadata."""
@@ -76,6 +94,8 @@ def test_weights_of_another_architecture_are_refused(tmp_path: Path) -> None:
         ({"temperature": 0}, "temperature must be positive"),
         ({"template": [[1.0, 2.0, 3.0]]}, "template must be a list of"),
         ({"template": [5]}, "template must be a list of"),
+        ({"label_bias": [0.5]}, "label_bias must hold one finite number for each of its 2 labels"),
+        ({"label_bias": [0.5, "x"]}, "label_bias must hold"),
         ({"arch": "vgg99"}, "unknown architecture 'vgg99'"),
         ({"unknown_field": 1}, "does not fit"),
     ],

@@ -142,6 +142,10 @@ def _combine_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--storage", choices=["float32", "float16"], default="float32",
                    help="the saved weights' type: float16 halves the file (the weights are rounded to it before "
                         "the temperature is fitted; they load as float32)")
+    p.add_argument("--label-offsets", action="store_true",
+                   help="fit one offset a label with the temperature, to the annotators' vote shares of a FER+ "
+                        "--val folder: it undoes the label prior class weighting taught (fewer faces called "
+                        "negative, lower negative probabilities: the alert shares would have to move with it)")
     p.set_defaults(handler=combine)
 
 
@@ -152,7 +156,7 @@ def combine(args: argparse.Namespace, config: Config) -> int:
 
     if config.torch_threads:
         torch.set_num_threads(config.torch_threads)
-    meta = run(args.models, args.val, args.out, args.storage)
+    meta = run(args.models, args.val, args.out, args.storage, args.label_offsets)
     print(json.dumps({"model": str(args.out), "arch": meta.arch, "temperature": meta.temperature,
                       "val_accuracy": meta.extra["val_accuracy"]}))
     return 0

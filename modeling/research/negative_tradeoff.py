@@ -116,7 +116,7 @@ def scores(model: Path, data: Path, detections: Detections | None) -> Scored:
     if not faces.labels:
         raise SystemExit(f"no face to score in {data} ({faces.no_face} images without one)")
     x = torch.from_numpy(faces.images).unsqueeze(1).float() / 255.0
-    probs = torch.softmax(clf.logits(x) / meta.temperature, 1).numpy()
+    probs = torch.softmax(meta.calibrated(clf.logits(x)), 1).numpy()
     neg_cols = [i for i, label in enumerate(meta.labels) if label in NEGATIVE_LABELS]
     truth = np.array([label in NEGATIVE_LABELS for label in faces.labels])
     print(f"--- {model}: n={len(truth)} negatives={truth.sum()} no_face={faces.no_face}")

@@ -24,7 +24,7 @@ def correct(model: Path, data: Path) -> np.ndarray:
     """Whether the model's most likely label is each face's label, in the folder's file order."""
     clf = ExpressionClassifier(model)
     faces = load_faces(data, clf.meta.input_size)
-    predicted = [clf.meta.labels[i] for i in predict_logits(clf, faces).argmax(1).tolist()]
+    predicted = [clf.meta.labels[i] for i in clf.meta.calibrated(predict_logits(clf, faces)).argmax(1).tolist()]
     return np.array([p == t for p, t in zip(predicted, faces.labels, strict=True)])
 
 

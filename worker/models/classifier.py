@@ -58,7 +58,7 @@ class ExpressionClassifier(InferenceModel[Sequence[Image], list[Expression]]):
         if not inputs:
             return []
         meta = self.meta
-        probs = torch.softmax(self.logits(batch_tensor(inputs, meta.input_size)) / meta.temperature, 1)
+        probs = torch.softmax(meta.calibrated(self.logits(batch_tensor(inputs, meta.input_size))), 1)
         return [self._expression(row.tolist(), meta) for row in probs]
 
     @staticmethod

@@ -6,6 +6,7 @@ safetensors holds only tensors, so loading a model never runs pickled code.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -39,6 +40,17 @@ class ModelMeta:
     margin: float = 0.2
     template: list[list[float]] | None = None  # landmark points the faces are aligned to (see worker.preprocess)
     extra: dict[str, Any] = field(default_factory=dict)
+    # one offset a label, added to the logits after the temperature (fitted to annotators' vote shares: it undoes
+    # the prior that class weighting in training taught); None: no offsets
+    label_bias: list[float] | None = None
+
+    def calibrated(self, logits: torch.Tensor) -> torch.Tensor:
+        """The logits the probabilities and the most likely label are read from: divided by the temperature,
+        plus each label's offset."""
+        out = logits / self.temperature
+        if self.label_bias is not None:
+            out = out + torch.tensor(self.label_bias, dtype=out.dtype, device=out.device)
+        return out
 
     @cached_property
     def framing(self) -> Framing:
@@ -54,6 +66,10 @@ class ModelMeta:
             raise ModelError(f"model {self.name!r}: only grey input is supported, not {self.colour!r}")
         if self.temperature <= 0:
             raise ModelError(f"model {self.name!r}: temperature must be positive")
+        if self.label_bias is not None and (len(self.label_bias) != len(self.labels) or not all(
+                isinstance(b, int | float) and math.isfinite(b) for b in self.label_bias)):
+            raise ModelError(f"model {self.name!r}: label_bias must hold one finite number for each of its "
+                             f"{len(self.labels)} labels")
         if self.template is not None and not all(isinstance(pt, list) and len(pt) == 2 for pt in self.template):
             raise ModelError(f"model {self.name!r}: template must be a list of [x, y] points")
 
