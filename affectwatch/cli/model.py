@@ -86,7 +86,8 @@ def _train_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                         "label alone; class folders give one label a face either way")
     p.add_argument("--freeze", type=int, default=0, metavar="N",
                    help="with --init: keep the network's first N feature blocks as they are and train the rest "
-                        "(about twice as fast; to move a trained model towards other labels on a CPU)")
+                        "(no gradients are computed for them: cheaper, for moving a trained model towards other labels "
+                        "on a CPU)")
     p.add_argument("--max-minutes", type=float, default=0.0, help="stop after this long (0: no limit)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(handler=train)
