@@ -179,6 +179,8 @@ class Config:
                                        " (lower: fewer pyramid levels, faster, may miss faces between levels)")
     detect_proposal_threshold: float = setting(0.6, _fraction, "MTCNN first-stage (P-Net) probability a face proposal"
                                                " needs (higher: fewer proposals to check, faster, may miss hard faces)")
+    detect_refine_nms: float = setting(0.6, _fraction, "MTCNN second-stage (R-Net) overlap above which its boxes merge"
+                                       " before the third stage reads them (MTCNN's own: 0.7; lower: faster)")
     identity_threshold: float = setting(0.5, _positive(float),
                                         "face-template distance under which a face is an enrolled resident's"
                                         " (bench/identity.py; lower: fewer wrong residents, more unknown faces)")

@@ -24,7 +24,7 @@ from modeling import charts, metrics
 from modeling.datasets import CropFn, FaceSet, load_faces
 from worker.facecrop import largest_face_crop
 from worker.models.classifier import ExpressionClassifier
-from worker.models.detector import DetectorSettings, FaceDetector
+from worker.models.detector import FaceDetector, detector_settings
 from worker.models.modelfile import DEFAULT_MODEL, ModelMeta
 from worker.preprocess import Framing
 
@@ -45,8 +45,7 @@ def resolve_model(model: Path | None, config: Config) -> Path:
 
 def worker_crop(config: Config, device: str, framing: Framing) -> CropFn:
     """The worker's face path for one image: MTCNN with the configured settings, the largest face, cut by framing."""
-    settings = DetectorSettings(config.min_face_size, config.detect_max_side, config.face_threshold)
-    detector = FaceDetector(settings, device)
+    detector = FaceDetector(detector_settings(config), device)
     return lambda rgb: largest_face_crop(detector, rgb, framing)
 
 

@@ -104,3 +104,14 @@ def test_pyramid_levels_read_from_halvings_match_the_whole_image(astronaut: np.n
     odd = [image[:511]]
     mtcnn.level(odd, (20, 20))
     assert len(odd) == 1  # a side of odd length is not halved
+
+
+def test_the_detectors_settings_come_from_the_configuration() -> None:
+    """The worker, enrolment and `evaluate --detect` build the detector from the same settings."""
+    from affectwatch.config import Config
+    from worker.models.detector import DetectorSettings, detector_settings
+
+    assert detector_settings(Config.from_env({})) == DetectorSettings()
+    s = detector_settings(Config.from_env({"AFFECTWATCH_DETECT_REFINE_NMS": "0.7", "AFFECTWATCH_MIN_FACE_SIZE": "30",
+                                           "AFFECTWATCH_DETECT_SCALE_STEP": "0.6"}))
+    assert (s.refine_nms, s.min_face_size, s.scale_step) == (0.7, 30, 0.6)

@@ -21,7 +21,7 @@ from affectwatch.db import transaction
 from affectwatch.exceptions import AffectWatchError, FrameError, ValidationError
 from affectwatch.identity import MAX_PHOTO_BYTES, MAX_PHOTOS, EnrolmentRequest, Photo
 from affectwatch.queries import identity as q
-from worker.models.detector import DetectorSettings, FaceDetector
+from worker.models.detector import FaceDetector, detector_settings
 from worker.models.embedder import MODEL_NAME, EmbedInput, FaceEmbedder, Templates
 from worker.pipeline import decode
 
@@ -55,8 +55,7 @@ class Enroller:
     def __init__(self, config: Config, detector: FaceDetector | None = None,
                  embedder: FaceEmbedder | None = None) -> None:
         """The given models (a worker's own, already loaded), or new ones at the configured detector settings."""
-        settings = DetectorSettings(config.min_face_size, config.detect_max_side, config.face_threshold,
-                                    config.detect_scale_step, config.detect_proposal_threshold)
+        settings = detector_settings(config)
         self.detector = detector or FaceDetector(settings)
         self.embedder = embedder or FaceEmbedder()
 

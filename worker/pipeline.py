@@ -26,7 +26,7 @@ from affectwatch.queue import FramePayload
 from worker.facecrop import face_crop
 from worker.identity import Gallery, Identity, Tracker
 from worker.models.classifier import Expression, ExpressionClassifier
-from worker.models.detector import DetectorSettings, Face, FaceDetector
+from worker.models.detector import Face, FaceDetector, detector_settings
 from worker.models.embedder import EmbedInput, FaceEmbedder, Templates
 from worker.models.modelfile import DEFAULT_MODEL
 from worker.preprocess import MAX_PIXELS, Box, Image, decode_jpeg, to_rgb
@@ -149,8 +149,7 @@ class Pipeline:
         if config.torch_threads:
             torch.set_num_threads(config.torch_threads)
         dev = resolve_device(device or config.device)
-        settings = DetectorSettings(config.min_face_size, config.detect_max_side, config.face_threshold,
-                                    config.detect_scale_step, config.detect_proposal_threshold)
+        settings = detector_settings(config)
         pipeline = cls(config, FaceDetector(settings, dev), ExpressionClassifier(model_weights(config), dev))
         pipeline.detector.load()
         pipeline.classifier.load()

@@ -32,7 +32,7 @@ from affectwatch.labels import NEGATIVE_LABELS
 from modeling.datasets import FaceSet, load_faces
 from worker.facecrop import face_crop
 from worker.models.classifier import ExpressionClassifier
-from worker.models.detector import DetectorSettings, Face, FaceDetector, largest
+from worker.models.detector import Face, FaceDetector, detector_settings, largest
 from worker.models.modelfile import DEFAULT_MODEL
 from worker.preprocess import Framing
 
@@ -79,8 +79,7 @@ class Detections:
 
     def __init__(self, path: Path | None) -> None:
         config = Config.from_env()
-        self.detector = FaceDetector(DetectorSettings(config.min_face_size, config.detect_max_side,
-                                                      config.face_threshold))
+        self.detector = FaceDetector(detector_settings(config))
         self.path = path
         self.known: dict[str, list[list[float]] | None] = (
             json.loads(path.read_text()) if path and path.exists() else {})

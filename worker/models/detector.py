@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from affectwatch.config import Config
 from worker.models.base import InferenceModel
 from worker.models.mtcnn import Stages, detect
 from worker.preprocess import Box, Image, resize_for_detection
@@ -27,6 +28,12 @@ class DetectorSettings:
     scale_step: float = 0.65  # pyramid factor (MTCNN's own: 0.709; 0.65 found the same faces, 27% faster)
     proposal_threshold: float = 0.6  # MTCNN's P-Net threshold (its R-Net and O-Net keep 0.7)
     refine_nms: float = 0.6  # R-Net boxes overlapping more than this merge before O-Net (MTCNN's: 0.7); docs/worker.md
+
+
+def detector_settings(config: Config) -> DetectorSettings:
+    """The detector's settings from the configuration (AFFECTWATCH_MIN_FACE_SIZE, AFFECTWATCH_DETECT_*)."""
+    return DetectorSettings(config.min_face_size, config.detect_max_side, config.face_threshold,
+                            config.detect_scale_step, config.detect_proposal_threshold, config.detect_refine_nms)
 
 
 class FaceDetector(InferenceModel[Image, list[Face]]):
