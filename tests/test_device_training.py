@@ -6,16 +6,20 @@ on that machine; the GPU itself is only on that machine.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from affectwatch.exceptions import LabelError
+from affectwatch.labels import canonical
 from modeling.datasets import load_faces, shrink_folder
 
 pytestmark = pytest.mark.slow
@@ -52,24 +56,65 @@ def without_services(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{ROOT}", "PYTHON": sys.executable, "DEVICE": "cpu"}
 
 
+VOTE_COLUMNS = ("neutral", "happy", "surprise", "sad", "anger", "disgust", "fear", "contempt", "unknown", "not-a-face")
+
+
+def shared_datasets(data: Path, root: Path) -> Path:
+    """../shared/datasets in small: FER+ folders (PNGs, label.csv of votes) of the class folders' faces, and the
+    same faces as FER2013's JPEG class folders, where FER2013 calls every neutral face sad (as it often does)."""
+    for split in ("train", "val"):
+        rows = []
+        for i, (label, path) in enumerate(sorted((canonical(p.parent.name), p) for p in (data / split).glob("*/*"))):
+            image = Image.open(path).convert("L")
+            name = f"fer{i:07d}.png"
+            (root / "ferplus" / split).mkdir(parents=True, exist_ok=True)
+            image.save(root / "ferplus" / split / name)
+            votes = [8 if column == label else 0 for column in VOTE_COLUMNS]
+            votes[VOTE_COLUMNS.index("surprise")] += 2
+            rows.append([name, "(0, 0, 48, 48)", *votes])
+            theirs = root / "fer2013" / split / ("sad" if label == "neutral" else label)
+            theirs.mkdir(parents=True, exist_ok=True)
+            image.save(theirs / f"{split}_{i}.jpg", quality=90)
+        with (root / "ferplus" / split / "label.csv").open("w", newline="") as f:
+            csv.writer(f).writerows(rows)
+    return root
+
+
 def test_device_scripts_pack_the_faces_and_train_with_the_model_commands_alone(data: Path, tmp_path: Path) -> None:
     env = without_services(tmp_path)
     blocked = subprocess.run([sys.executable, "-c", "import flask"], env=env, capture_output=True, text=True)
     assert "ModuleNotFoundError" in blocked.stderr or "ImportError" in blocked.stderr
+    shared_datasets(data, tmp_path / "shared" / "datasets")
     tarball = tmp_path / "devdata" / "faces.tar.xz"
-    subprocess.run(["bash", str(ROOT / "modeling/research/device_data.sh"), str(data), str(data / "val"), str(tarball)],
-                   env={**env, "PYTHONPATH": str(ROOT)}, check=True, capture_output=True)
+    subprocess.run(["bash", str(ROOT / "modeling/research/device_data.sh"), "0", "0.3"], check=True,
+                   capture_output=True, env={**env, "PYTHONPATH": str(ROOT), "SHARED": str(tmp_path / "shared"),
+                                             "WILD": str(data / "val"), "DEVDATA": str(tarball)})
+    with tarfile.open(tarball) as tar:
+        names = tar.getnames()
+        blend = tar.extractfile("faces/train/label-0.3.csv")
+        assert blend is not None
+        rows = list(csv.reader(blend.read().decode().splitlines()))
+    assert "faces/train/label-0.csv" in names and "faces/val/label.csv" in names
+    assert any(n.startswith("faces/wild/") and n.endswith(".webp") for n in names)
+    neutral = [r for r in rows if float(r[2 + VOTE_COLUMNS.index("neutral")]) > 0]
+    # FER2013's "sad" joins the neutral faces' votes: 3/7 of ten votes, 30% of the blend
+    assert neutral and all(float(r[2 + VOTE_COLUMNS.index("sad")]) == pytest.approx(30 / 7, abs=1e-3) for r in neutral)
+    jobs = tmp_path / "jobs.txt"
+    jobs.write_text("# name labels options\ntiny label-0.3.csv --epochs 1 --batch-size 8 --seed 3\n")
     out = tmp_path / "out"
-    run = subprocess.run(["bash", str(ROOT / "modeling/research/device_train.sh"), "tiny", "--epochs", "1",
-                          "--batch-size", "8", "--threads", "1", "--seed", "3"],
-                         env={**env, "OUT": str(out), "DEVDATA": str(tarball)}, cwd=tmp_path, capture_output=True,
-                         text=True)
+    out.mkdir()
+    run = subprocess.run(["bash", str(ROOT / "modeling/research/device_train.sh"), str(jobs)],
+                         env={**env, "OUT": str(out), "DEVDATA": str(tarball), "DEADLINE": "600"}, cwd=tmp_path,
+                         capture_output=True, text=True)
     assert run.returncode == 0, run.stderr + run.stdout
-    names = sorted(p.name for p in (out / "tiny").iterdir())
-    assert names == ["affectwatch-fer-curves.png", "affectwatch-fer.json", "affectwatch-fer.safetensors", "gpu.txt",
-                     "train.log"]
-    meta = json.loads((out / "tiny" / "affectwatch-fer.json").read_text())
-    assert meta["labels"] == ["happy", "neutral", "sad"]
+    assert sorted(p.name for p in out.iterdir()) == ["results.tar"]  # one file comes back from the machine
+    with tarfile.open(out / "results.tar") as tar:
+        tar.extractall(tmp_path / "results", filter="data")
+    got = tmp_path / "results"
+    assert sorted(p.name for p in (got / "tiny").iterdir()) == [
+        "affectwatch-fer-curves.png", "affectwatch-fer.json", "affectwatch-fer.safetensors", "train.log"]
+    meta = json.loads((got / "tiny" / "affectwatch-fer.json").read_text())
+    assert meta["labels"] == ["happy", "neutral", "sad", "surprise"]
     assert meta["extra"]["settings"]["balance_sources"] == "True"
     assert "faces/wild" in meta["extra"]["settings"]["extra_train"]
-    assert (out / "tiny" / "gpu.txt").read_text().strip()
+    assert (got / "gpu.txt").read_text().strip()

@@ -4,14 +4,15 @@
 #   bash modeling/research/device_data.sh [SHARE ...]     e.g. 0 0.2 0.3
 # FER+ Training with one label file per FER2013 share (label-SHARE.csv, modeling/research/blend_labels.py), FER+
 # validation, and the aligned web faces of half A (docs/model/experiments.md) as the 48 px grey faces training
-# reads from them, all as lossless WebP (about 1.6 kB a face), in .devdata/faces.tar.xz (57 MB). SHARED (default ../shared)
-# and WILD (default .cache/wild_aligned/A) can be set.
+# reads from them, all as lossless WebP (about 1.6 kB a face), in .devdata/faces.tar.xz (57 MB). SHARED (default ../shared),
+# WILD (default .cache/wild_aligned/A) and DEVDATA (the tarball, default .devdata/faces.tar.xz) can be set.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 shared=${SHARED:-../shared}/datasets
 wild=${WILD:-.cache/wild_aligned/A}
 python=${PYTHON:-.venv/bin/python}
+tarball=$(realpath -m "${DEVDATA:-.devdata/faces.tar.xz}")
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 faces=$stage/faces
@@ -36,6 +37,6 @@ for image, label, path in zip(faces.images, faces.labels, faces.paths, strict=Tr
     out.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(image).save(out, "WEBP", lossless=True, quality=100, method=6)
 PY
-mkdir -p .devdata
-tar -C "$stage" -cf - faces | xz -T0 -6 > .devdata/faces.tar.xz  # xz: the tar headers of small files weigh as much as the faces
-du -h .devdata/faces.tar.xz
+mkdir -p "$(dirname "$tarball")"
+tar -C "$stage" -cf - faces | xz -T0 -6 > "$tarball"  # xz: the tar headers of small files weigh as much as the faces
+du -h "$tarball"
